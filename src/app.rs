@@ -1,0 +1,136 @@
+//! The state shared by every connection on the executor thread.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde_json::{Map, Value, json};
+
+use crate::auth::Limits as AuthLimits;
+use crate::config::{AuthMode, Config};
+use crate::hub::{Hub, Session, Target};
+use crate::model::Directory;
+use crate::protocol::{Encoded, encode};
+use crate::store::{Db, Store, StoreError};
+
+/// Everything a command handler may need. Lives on the executor thread (`Rc`, `RefCell`).
+pub struct App {
+    pub config: Config,
+    /// The `server` object of the handshake, `/info` and `server_info`.
+    pub server_info: RefCell<Map<String, Value>>,
+    /// Accounts, roles and channels (a write-through cache of the store).
+    pub dir: RefCell<Directory>,
+    pub hub: Hub,
+    pub store: Store,
+    pub auth: AuthLimits,
+    /// Store writes started and not yet answered (see [`App::write`]).
+    writes_in_flight: Cell<u32>,
+    /// Store writes started so far.
+    write_generation: Cell<u64>,
+}
+
+impl App {
+    pub fn new(config: Config, dir: Directory, store: Store) -> Rc<App> {
+        let hub = Hub::new(
+            config.connections.send_queue_packets,
+            config.connections.send_queue_bytes,
+        );
+        Rc::new(App {
+            server_info: RefCell::new(config.server.clone()),
+            auth: AuthLimits::new(),
+            config,
+            dir: RefCell::new(dir),
+            hub,
+            store,
+            writes_in_flight: Cell::new(0),
+            write_generation: Cell::new(0),
+        })
+    }
+
+    /// Runs a store job and waits until it is committed.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.writes_in_flight.set(self.writes_in_flight.get() + 1);
+        self.write_generation.set(self.write_generation.get() + 1);
+        let result = self.store.call(f).await;
+        self.writes_in_flight.set(self.writes_in_flight.get() - 1);
+        result
+    }
+
+    /// Whether a write of ours is on its way to the store (a reload must wait for it).
+    pub fn writes_in_flight(&self) -> bool {
+        self.writes_in_flight.get() > 0
+    }
+
+    /// Counts the writes started so far, to tell whether one happened meanwhile.
+    pub fn write_generation(&self) -> u64 {
+        self.write_generation.get()
+    }
+
+    /// Sends a side packet.
+    pub fn broadcast(&self, target: Target<'_>, packet: &Encoded) {
+        self.hub.broadcast(&self.dir.borrow(), target, packet);
+    }
+
+    /// The command names this server answers after authentication, sorted, plus the
+    /// authentication commands the configured mode allows: the handshake's `capabilities`.
+    pub fn capabilities(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = crate::commands::COMMANDS.to_vec();
+        match self.config.auth_mode() {
+            AuthMode::Rotur => names.push("auth"),
+            AuthMode::Cracked => names.extend(["auth", "login", "register"]),
+            AuthMode::CrackedOnly => names.extend(["login", "register"]),
+        }
+        names.sort_unstable();
+        names
+    }
+
+    /// The first packet of every connection (§3.1).
+    pub fn handshake(&self, session: &Session) -> Encoded {
+        let a = &self.config.attachments;
+        encode(&json!({
+            "cmd": "handshake",
+            "val": {
+                "server": *self.server_info.borrow(),
+                "limits": self.config.limits.raw,
+                "attachments": {
+                    "enabled": a.enabled,
+                    "max_size": a.max_size,
+                    "allowed_types": a.allowed_types,
+                    "max_attachments_per_user": a.max_attachments_per_user,
+                    "permanent_tiers": a.permanent_tiers,
+                },
+                "version": "1.1.0",
+                "validator_key": session.validator_key.as_str(),
+                "capabilities": self.capabilities(),
+                "permissions": crate::model::role::SERVER_PERMISSIONS,
+                "auth_mode": self.config.auth_mode,
+            }
+        }))
+    }
+
+    /// `GET /info` (§10).
+    pub fn info(&self) -> String {
+        let server = self.server_info.borrow();
+        let text = |k: &str| server.get(k).cloned().unwrap_or_else(|| json!(""));
+        let dir = self.dir.borrow();
+        let body = json!({
+            "server": {
+                "name": text("name"),
+                "icon": text("icon"),
+                "banner": text("banner"),
+                "owner": server.get("owner").cloned().unwrap_or(Value::Null),
+            },
+            "stats": {
+                "total_users": dir.user_count(),
+                "connected_users": self.hub.len(),
+                "online_users": self.hub.online_users(),
+                "total_channels": dir.channels.len(),
+                "total_roles": dir.roles.0.len(),
+            }
+        });
+        serde_json::to_string_pretty(&body).unwrap_or_default()
+    }
+}

@@ -1,0 +1,123 @@
+//! Local ("cracked") accounts: `register` and `login` with a bcrypt-hashed password (§4.3).
+//! Hashing and checking run on blocking threads, a bounded number at a time.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+
+use super::{BANNED, Failure, succeed};
+use crate::app::App;
+use crate::hub::Session;
+use crate::model::User;
+use crate::model::user::local_id;
+use crate::protocol::{LooseStr, fields};
+
+#[derive(Deserialize)]
+struct Credentials<'a> {
+    #[serde(borrow, default)]
+    username: LooseStr<'a>,
+    #[serde(borrow, default)]
+    password: LooseStr<'a>,
+}
+
+const REQUIRED: &str = "Username and password required";
+
+fn credentials(text: &str) -> Result<(String, String), Failure> {
+    let c: Credentials = fields(text).map_err(|_| Failure::from(REQUIRED))?;
+    let name = c.username.as_deref().map(str::trim).unwrap_or("");
+    let password = c.password.as_deref().unwrap_or("");
+    if name.is_empty() || password.is_empty() {
+        return Err(REQUIRED.into());
+    }
+    Ok((name.to_lowercase(), password.to_string()))
+}
+
+/// `register`: creates a local account and logs it in.
+pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
+    if !app.config.cracked.allow_registration {
+        return Err("Registration is disabled".into());
+    }
+    let (name, password) = credentials(text)?;
+    if !(2..=32).contains(&name.chars().count()) {
+        return Err("Username must be 2-32 characters".into());
+    }
+    if !(4..=72).contains(&password.chars().count()) {
+        return Err("Password must be 4-72 characters".into());
+    }
+    let bare: Vec<char> = name.chars().filter(|c| *c != '_' && *c != '-').collect();
+    if bare.is_empty() || !bare.iter().all(|c| c.is_alphanumeric()) {
+        return Err("Username can only contain letters, numbers, hyphens, and underscores".into());
+    }
+    let taken = |app: &App| {
+        let dir = app.dir.borrow();
+        dir.user(&local_id(&name)).is_some() || dir.user_by_name(&local_id(&name)).is_some()
+    };
+    if taken(app) {
+        return Err("Username already taken".into());
+    }
+    let cost = app.config.cracked.bcrypt_cost;
+    let hash = {
+        let _permit = app.auth.bcrypt.acquire().await;
+        smol::unblock(move || bcrypt::hash(password, cost)).await
+    }
+    .map_err(|e| {
+        log::error!("bcrypt failed: {e}");
+        Failure::from("Registration failed: internal error")
+    })?;
+    // Someone may have taken the name while we were hashing.
+    if taken(app) {
+        return Err("Username already taken".into());
+    }
+    let user = User::new_local(&name, hash, app.config.db.users.default.roles.clone());
+    let id = user.id.clone();
+    app.dir.borrow_mut().put_user(user.clone());
+    if let Err(e) = app.write(move |db| db.insert_user(&user)).await {
+        log::error!("could not store the new account {id}: {e}");
+        app.dir.borrow_mut().remove_user(&id);
+        return Err("Registration failed: the server could not save the account".into());
+    }
+    log::info!("new local account {id} registered from {}", session.peer);
+    succeed(app, session, &id, true).await;
+    Ok(())
+}
+
+/// `login`: checks a local account's password.
+pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
+    let (name, password) = credentials(text)?;
+    let (id, hash) = {
+        let dir = app.dir.borrow();
+        let user = dir
+            .user_by_name(&local_id(&name))
+            .ok_or(Failure::from("User not found"))?;
+        if !user.is_local() {
+            return Err("This account uses Rotur authentication".into());
+        }
+        (user.id.clone(), user.password_hash.clone())
+    };
+    let Some(hash) = hash else {
+        log::info!(
+            "failed login for {id} from {}: the account has no password",
+            session.peer
+        );
+        return Err("Invalid password".into());
+    };
+    let valid = {
+        let _permit = app.auth.bcrypt.acquire().await;
+        smol::unblock(move || bcrypt::verify(password, &hash).unwrap_or(false)).await
+    };
+    if !valid {
+        log::info!(
+            "failed login for {id} from {}: wrong password",
+            session.peer
+        );
+        return Err("Invalid password".into());
+    }
+    // Re-read: the account may have changed (or been banned) while we were checking.
+    match app.dir.borrow().user(&id) {
+        None => return Err("User not found".into()),
+        Some(u) if u.is_banned() => return Err(BANNED.into()),
+        Some(_) => {}
+    }
+    succeed(app, session, &id, false).await;
+    Ok(())
+}

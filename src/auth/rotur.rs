@@ -1,0 +1,137 @@
+//! Rotur accounts: `auth` with a validator token, checked against Rotur's validate URL
+//! (§4.2). The HTTP call runs on a blocking thread with a timeout; other clients never
+//! wait for it.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{BANNED, Failure, succeed};
+use crate::app::App;
+use crate::hub::Session;
+use crate::model::User;
+use crate::protocol::{LooseStr, fields};
+
+#[derive(Deserialize)]
+struct AuthRequest<'a> {
+    #[serde(borrow, default)]
+    validator: LooseStr<'a>,
+}
+
+/// What the validate service said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Valid {
+        id: String,
+        username: String,
+    },
+    Invalid,
+    /// No answer, a timeout, or an answer that is not JSON.
+    Unavailable(String),
+}
+
+/// Asks the validate service (blocking; call it off the executor thread).
+pub fn validate(url: &str, timeout: Duration, key: &str, validator: Option<&str>) -> Verdict {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(url).query("key", key);
+    if let Some(v) = validator {
+        request = request.query("v", v);
+    }
+    let mut response = match request.call() {
+        Ok(r) => r,
+        Err(e) => return Verdict::Unavailable(e.to_string()),
+    };
+    if response.status() != 200 {
+        return Verdict::Invalid;
+    }
+    let body: Value = match response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_json()
+    {
+        Ok(v) => v,
+        Err(e) => return Verdict::Unavailable(format!("unreadable answer: {e}")),
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    match (
+        body.get("valid") == Some(&Value::Bool(true)),
+        text("id"),
+        text("username"),
+    ) {
+        (true, Some(id), Some(username)) if !id.is_empty() && !username.is_empty() => {
+            Verdict::Valid { id, username }
+        }
+        _ => Verdict::Invalid,
+    }
+}
+
+/// `auth`.
+pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
+    let request: AuthRequest = fields(text).unwrap_or(AuthRequest {
+        validator: LooseStr(None),
+    });
+    let validator = request.validator.as_deref().map(str::to_string);
+    let url = app.config.rotur.validate_url.clone();
+    let timeout = Duration::from_secs(app.config.rotur.timeout_seconds);
+    let key = session.validator_key.to_string();
+    let verdict = {
+        let _permit = app.auth.rotur.acquire().await;
+        smol::unblock(move || validate(&url, timeout, &key, validator.as_deref())).await
+    };
+    let (id, username) = match verdict {
+        Verdict::Valid { id, username } => (id, username),
+        Verdict::Invalid => {
+            log::info!(
+                "failed Rotur authentication from {}: invalid token",
+                session.peer
+            );
+            return Err("Invalid authentication".into());
+        }
+        Verdict::Unavailable(why) => {
+            log::warn!("Rotur validation failed for {}: {why}", session.peer);
+            return Err("Authentication service unavailable".into());
+        }
+    };
+    let existing = app.dir.borrow().user(&id).cloned();
+    let new_user = existing.is_none();
+    let user = match existing {
+        Some(u) if u.is_banned() => return Err(BANNED.into()),
+        Some(u) if u.username == username => None,
+        // Rotur is authoritative for the username.
+        Some(mut u) => {
+            u.username = username;
+            Some(u)
+        }
+        None => Some(User::new_rotur(
+            id.clone(),
+            username,
+            app.config.db.users.default.roles.clone(),
+        )),
+    };
+    if let Some(user) = user {
+        let previous = app.dir.borrow().user(&id).cloned();
+        app.dir.borrow_mut().put_user(user.clone());
+        let stored = if new_user {
+            app.write(move |db| db.insert_user(&user)).await
+        } else {
+            app.write(move |db| db.update_user(&user)).await
+        };
+        if let Err(e) = stored {
+            log::error!("could not store the Rotur account {id}: {e}");
+            match previous {
+                Some(p) => app.dir.borrow_mut().put_user(p),
+                None => drop(app.dir.borrow_mut().remove_user(&id)),
+            }
+            return Err("Authentication failed: the server could not save the account".into());
+        }
+    }
+    succeed(app, session, &id, new_user).await;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! `ping` (§8.12): the client's liveness check.
+
+use serde_json::json;
+
+use super::{Ctx, Outcome, Reply};
+
+pub fn ping(_ctx: &Ctx<'_>) -> Outcome {
+    Ok(Reply::to_sender(&json!({"cmd": "pong", "val": "pong"})))
+}

@@ -1,0 +1,220 @@
+//! Who is connected, and who receives what.
+//!
+//! The hub is the only place that knows recipients. It keeps every open connection
+//! ([`Session`]), counts each user's connections for presence, and applies the routing
+//! rules of §2 of PROTOCOL.md: a broadcast is encoded once by its sender and the same bytes
+//! are queued on every recipient's outbox; a recipient that cannot keep up is dropped
+//! without delaying anyone else.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::model::{Action, Directory, channel};
+use crate::protocol::{Encoded, with_listener};
+use crate::server::outbox::{Outbox, Outgoing, PushError};
+
+/// One open WebSocket connection.
+#[derive(Debug)]
+pub struct Session {
+    pub id: u64,
+    pub peer: SocketAddr,
+    pub outbox: Outbox,
+    /// Sent in the handshake; Rotur tokens are validated against it.
+    pub validator_key: heapless::String<44>,
+    /// The account, once authenticated.
+    user: RefCell<Option<Rc<str>>>,
+    /// Last time anything arrived from the peer.
+    pub last_seen: Cell<Instant>,
+    /// Failed login/register/auth attempts.
+    pub failed_auth: Cell<u32>,
+    /// This connection's status is `invisible` (each connection starts visible).
+    pub invisible: Cell<bool>,
+}
+
+impl Session {
+    /// The authenticated user's id.
+    pub fn user_id(&self) -> Option<Rc<str>> {
+        self.user.borrow().clone()
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.user.borrow().is_some()
+    }
+
+    /// Queues a packet for this connection. A slow consumer is killed by the outbox.
+    pub fn send(&self, packet: Encoded) {
+        self.push(Outgoing::Text(packet));
+    }
+
+    pub fn push(&self, item: Outgoing) {
+        if let Err(PushError::SlowConsumer) = self.outbox.push(item) {
+            log::warn!(
+                "connection {} ({}) dropped: slow consumer",
+                self.id,
+                self.peer
+            );
+        }
+    }
+}
+
+/// Recipients of a side packet (§2).
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// Every authenticated connection.
+    All,
+    /// Every authenticated connection that can view the channel.
+    Viewers(&'a str),
+    /// Every connection of one user.
+    User(&'a str),
+}
+
+/// How a command's reply is routed (§2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The sender only.
+    Sender,
+    /// Everyone authenticated (viewers of the channel when given), the sender last.
+    Global(Option<String>),
+}
+
+/// All open connections.
+#[derive(Debug)]
+pub struct Hub {
+    sessions: RefCell<HashMap<u64, Rc<Session>>>,
+    /// Open authenticated connections per user id.
+    online: RefCell<HashMap<Rc<str>, u32>>,
+    next_id: Cell<u64>,
+    max_packets: usize,
+    max_bytes: usize,
+}
+
+impl Hub {
+    pub fn new(max_packets: usize, max_bytes: usize) -> Hub {
+        Hub {
+            sessions: RefCell::default(),
+            online: RefCell::default(),
+            next_id: Cell::new(1),
+            max_packets,
+            max_bytes,
+        }
+    }
+
+    /// Registers a new connection.
+    pub fn open(&self, peer: SocketAddr) -> Rc<Session> {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let session = Rc::new(Session {
+            id,
+            peer,
+            outbox: Outbox::new(self.max_packets, self.max_bytes),
+            validator_key: crate::random::validator_key(),
+            user: RefCell::new(None),
+            last_seen: Cell::new(Instant::now()),
+            failed_auth: Cell::new(0),
+            invisible: Cell::new(false),
+        });
+        self.sessions.borrow_mut().insert(id, session.clone());
+        session
+    }
+
+    /// Number of open WebSocket connections (authenticated or not).
+    pub fn len(&self) -> usize {
+        self.sessions.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of distinct users with an open connection.
+    pub fn online_users(&self) -> usize {
+        self.online.borrow().len()
+    }
+
+    pub fn is_online(&self, user_id: &str) -> bool {
+        self.online.borrow().contains_key(user_id)
+    }
+
+    /// A snapshot of the open connections (for the heartbeat and for events).
+    pub fn sessions(&self) -> Vec<Rc<Session>> {
+        self.sessions.borrow().values().cloned().collect()
+    }
+
+    /// Binds a connection to a user. Returns true if it is the user's first connection.
+    pub fn authenticate(&self, session: &Session, user_id: &str) -> bool {
+        let key: Rc<str> = Rc::from(user_id);
+        *session.user.borrow_mut() = Some(key.clone());
+        let mut online = self.online.borrow_mut();
+        let count = online.entry(key).or_insert(0);
+        *count += 1;
+        *count == 1
+    }
+
+    /// Forgets a connection. Returns its user's id if this was the user's last connection.
+    pub fn close(&self, session: &Session) -> Option<Rc<str>> {
+        self.sessions.borrow_mut().remove(&session.id);
+        let user = session.user.borrow_mut().take()?;
+        let mut online = self.online.borrow_mut();
+        let count = online.get_mut(&user)?;
+        *count -= 1;
+        if *count == 0 {
+            online.remove(&user);
+            return Some(user);
+        }
+        None
+    }
+
+    /// Sends a side packet to a set of recipients.
+    pub fn broadcast(&self, dir: &Directory, target: Target<'_>, packet: &Encoded) {
+        for s in self.sessions.borrow().values() {
+            if self.receives(dir, s, target) {
+                s.send(packet.clone());
+            }
+        }
+    }
+
+    /// Routes a command's reply: to the sender alone, or to the others first and then the
+    /// sender. Only the sender's copy carries `listener`.
+    pub fn reply(
+        &self,
+        dir: &Directory,
+        sender: &Session,
+        packet: &Encoded,
+        route: &Route,
+        listener: Option<&str>,
+    ) {
+        if let Route::Global(channel) = route {
+            let target = match channel {
+                Some(c) => Target::Viewers(c),
+                None => Target::All,
+            };
+            for s in self.sessions.borrow().values() {
+                if s.id != sender.id && self.receives(dir, s, target) {
+                    s.send(packet.clone());
+                }
+            }
+        }
+        match listener {
+            Some(l) => sender.send(with_listener(packet, l)),
+            None => sender.send(packet.clone()),
+        }
+    }
+
+    fn receives(&self, dir: &Directory, s: &Session, target: Target<'_>) -> bool {
+        let user = s.user.borrow();
+        let Some(user_id) = user.as_deref() else {
+            return false;
+        };
+        match target {
+            Target::All => true,
+            Target::User(u) => u == user_id,
+            // Current roles, not those at login (§2 "→ do").
+            Target::Viewers(c) => dir
+                .user(user_id)
+                .is_some_and(|u| channel::allows(dir.channel(c), Action::View, &u.roles)),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The data model (§7): users, roles, channels, and the in-memory directory of them.
+//!
+//! The directory is a cache of the store's accounts, roles and channels, owned by the
+//! executor thread so that permission checks and broadcast filtering never wait on disk.
+//! Every change is written through the store before it is announced.
+
+pub mod channel;
+pub mod role;
+pub mod user;
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+pub use channel::{Action, Channel};
+pub use role::Roles;
+pub use user::{Status, User};
+
+/// Accounts, roles and channels, in store order.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    users: IndexMap<String, User>,
+    /// Lower-cased username → id.
+    by_name: HashMap<String, String>,
+    pub roles: Roles,
+    pub channels: Vec<Channel>,
+}
+
+impl Directory {
+    pub fn new(users: Vec<User>, roles: Roles, channels: Vec<Channel>) -> Directory {
+        let mut d = Directory {
+            roles,
+            channels,
+            ..Directory::default()
+        };
+        for u in users {
+            d.put_user(u);
+        }
+        d
+    }
+
+    pub fn user(&self, id: &str) -> Option<&User> {
+        self.users.get(id)
+    }
+
+    pub fn user_mut(&mut self, id: &str) -> Option<&mut User> {
+        self.users.get_mut(id)
+    }
+
+    /// The user whose username matches case-insensitively.
+    pub fn user_by_name(&self, username: &str) -> Option<&User> {
+        self.by_name
+            .get(&username.to_lowercase())
+            .and_then(|id| self.users.get(id))
+    }
+
+    /// Target users named in requests: a username (case-insensitive), else an id.
+    pub fn resolve(&self, name_or_id: &str) -> Option<&User> {
+        self.user_by_name(name_or_id)
+            .or_else(|| self.user(name_or_id))
+    }
+
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Inserts or replaces a user (keeping its place when it exists).
+    pub fn put_user(&mut self, user: User) {
+        if let Some(old) = self.users.get(&user.id) {
+            self.by_name.remove(&old.username.to_lowercase());
+        }
+        self.by_name
+            .insert(user.username.to_lowercase(), user.id.clone());
+        self.users.insert(user.id.clone(), user);
+    }
+
+    pub fn remove_user(&mut self, id: &str) -> Option<User> {
+        let user = self.users.shift_remove(id)?;
+        self.by_name.remove(&user.username.to_lowercase());
+        Some(user)
+    }
+
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name() == name)
+    }
+
+    /// May this user (by id, with their current roles) do `action` in channel `name`?
+    pub fn can(&self, user_id: &str, channel: &str, action: Action) -> bool {
+        self.user(user_id)
+            .is_some_and(|u| channel::allows(self.channel(channel), action, &u.roles))
+    }
+}

@@ -1,0 +1,8 @@
+//! The wire format only: reading inbound frames and encoding outbound packets.
+//! Nothing here knows about connections, users or storage.
+
+pub mod inbound;
+pub mod outbound;
+
+pub use inbound::{Envelope, FieldError, LooseStr, Malformed, decode, fields};
+pub use outbound::{Encoded, encode, with_listener};

@@ -1,0 +1,187 @@
+//! The transport: the listener and its connection cap, the heartbeat, and the watch for
+//! changes made to the store by another process (the admin command line).
+//!
+//! Everything here runs on one thread, in one `smol::LocalExecutor`.
+
+pub mod connection;
+pub mod http;
+pub mod outbox;
+
+use std::cell::Cell;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_lite::FutureExt;
+use serde_json::json;
+use smol::{Async, LocalExecutor, Timer};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::protocol::encode;
+use crate::store::{Db, Store};
+use outbox::Outgoing;
+
+/// How often the store is asked whether another process changed it.
+const STORE_WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Opens the store in `data_dir`, listens, and serves until the process ends.
+/// `on_listening` is told the bound address (useful with port 0).
+pub fn run(
+    config: Config,
+    data_dir: &Path,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let db = Db::open(data_dir, config.storage.sync)
+        .map_err(|e| format!("cannot open the data directory {}: {e}", data_dir.display()))?;
+    let dir = db
+        .load_directory()
+        .map_err(|e| format!("cannot read the database: {e}"))?;
+    let store = Store::start(db).map_err(|e| format!("cannot start the storage thread: {e}"))?;
+    let addr = config.listen_addr();
+    let listener = TcpListener::bind(&addr).map_err(|e| {
+        format!(
+            "cannot listen on {addr}: {e} (is another server using the port? \
+             change websocket.host / websocket.port in the config file)"
+        )
+    })?;
+    let listener = Async::new(listener).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.get_ref().local_addr().map_err(|e| e.to_string())?;
+    let app = App::new(config, dir, store);
+    log::info!(
+        "listening on {local} ({} mode, {} accounts, up to {} connections)",
+        app.config.auth_mode,
+        app.dir.borrow().user_count(),
+        app.config.connections.max
+    );
+    on_listening(local);
+
+    let ex = Rc::new(LocalExecutor::new());
+    smol::block_on(ex.run(async {
+        ex.spawn(heartbeat(app.clone())).detach();
+        ex.spawn(watch_store(app.clone())).detach();
+        accept_loop(&ex, &app, &listener).await;
+    }));
+    Ok(())
+}
+
+async fn accept_loop(ex: &Rc<LocalExecutor<'_>>, app: &Rc<App>, listener: &Async<TcpListener>) {
+    let open = Rc::new(Cell::new(0usize));
+    let mut last_refusal_log = Instant::now() - Duration::from_secs(60);
+    let mut refused_since_log = 0u64;
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, most likely: wait instead of spinning.
+                log::warn!("cannot accept a connection: {e}");
+                Timer::after(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if open.get() >= app.config.connections.max {
+            refuse(stream.get_ref());
+            refused_since_log += 1;
+            if last_refusal_log.elapsed() >= Duration::from_secs(10) {
+                log::warn!(
+                    "refused {refused_since_log} connection(s), latest from {peer}: {} connections are open \
+                     (connections.max in the config file)",
+                    open.get()
+                );
+                last_refusal_log = Instant::now();
+                refused_since_log = 0;
+            }
+            continue;
+        }
+        let _ = stream.get_ref().set_nodelay(true);
+        let stream = smol::net::TcpStream::from(stream);
+        open.set(open.get() + 1);
+        let guard = Counted(open.clone());
+        let app = app.clone();
+        ex.spawn(async move {
+            let _guard = guard;
+            let served = AssertUnwindSafe(connection::serve(app, stream, peer)).catch_unwind().await;
+            if served.is_err() {
+                log::error!("a connection handler from {peer} panicked; the connection was closed, the server goes on");
+            }
+        })
+        .detach();
+    }
+}
+
+/// Counts a connection until dropped.
+struct Counted(Rc<Cell<usize>>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+/// Tells a client over the cap why it cannot come in, without waiting for it.
+fn refuse(mut stream: &std::net::TcpStream) {
+    let body = r#"{"error": "Server full"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write(response.as_bytes());
+}
+
+/// Sends `{"cmd":"ping"}` and a WebSocket ping to every connection, and drops the ones
+/// that have said nothing for too long.
+async fn heartbeat(app: Rc<App>) {
+    let c = &app.config.connections;
+    let interval = Duration::from_secs(c.ping_interval_seconds);
+    let idle = Duration::from_secs(c.idle_timeout_seconds);
+    let ping = encode(&json!({"cmd": "ping"}));
+    loop {
+        Timer::after(interval).await;
+        for session in app.hub.sessions() {
+            if session.last_seen.get().elapsed() > idle {
+                log::info!(
+                    "connection {} ({}): no sign of life for {}s",
+                    session.id,
+                    session.peer,
+                    idle.as_secs()
+                );
+                session
+                    .outbox
+                    .kill("idle timeout: the peer stopped answering");
+                continue;
+            }
+            session.send(ping.clone());
+            session.push(Outgoing::Ping);
+        }
+    }
+}
+
+/// Picks up changes another process (the admin command line) committed to the store:
+/// accounts, roles and channels are reloaded, and banned users are disconnected.
+async fn watch_store(app: Rc<App>) {
+    let mut seen = app.store.call(|db| db.data_version()).await.ok();
+    loop {
+        Timer::after(STORE_WATCH_INTERVAL).await;
+        let version = app.store.call(|db| db.data_version()).await.ok();
+        if version == seen || app.writes_in_flight() {
+            continue;
+        }
+        let generation = app.write_generation();
+        let Ok(dir) = app.store.call(|db| db.load_directory()).await else {
+            continue;
+        };
+        // A write of ours raced with the reload: the snapshot may miss it; try again.
+        if app.writes_in_flight() || app.write_generation() != generation {
+            continue;
+        }
+        seen = version;
+        log::info!(
+            "the database was changed by another process: reloaded accounts, roles and channels"
+        );
+        *app.dir.borrow_mut() = dir;
+        crate::commands::after_external_change(&app);
+    }
+}

@@ -1,0 +1,311 @@
+//! Typed queries on the SQLite database. Synchronous: the server calls these on the
+//! storage thread only (see [`super::Store`]); the admin command line calls them directly.
+
+use std::fmt;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
+
+use super::schema::MIGRATIONS;
+use crate::config::SyncMode;
+use crate::model::{Channel, Directory, Roles, Status, User};
+
+/// A storage failure, with SQLite's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError(format!("corrupt JSON in the database: {e}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "originchats.sqlite3";
+
+/// An open database.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database in `data_dir`, migrates it, and makes sure
+    /// the default roles and the `general` channel exist.
+    pub fn open(data_dir: &Path, sync: SyncMode) -> Result<Db> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path)
+            .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match sync {
+            SyncMode::Normal => "NORMAL",
+            SyncMode::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        db.seed()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: usize = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError(format!(
+                "the database has schema version {version}, newer than this server knows ({}); \
+                 use a newer originchats-server",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+            log::info!("database migrated to schema version {}", i + 1);
+        }
+        Ok(())
+    }
+
+    fn seed(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let roles: i64 = tx.query_row("SELECT count(*) FROM roles", [], |r| r.get(0))?;
+        if roles == 0 {
+            for (name, data) in &Roles::defaults(crate::random::uuid_v4).0 {
+                tx.execute(
+                    "INSERT INTO roles (name, data) VALUES (?1, ?2)",
+                    params![name, data.to_string()],
+                )?;
+            }
+        }
+        let channels: i64 = tx.query_row("SELECT count(*) FROM channels", [], |r| r.get(0))?;
+        let seeded: Option<String> = tx
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'seeded_channels'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if channels == 0 && seeded.is_none() {
+            let general = Channel::general();
+            tx.execute(
+                "INSERT INTO channels (name, position, data) VALUES (?1, 0, ?2)",
+                params![general.name(), Value::Object(general.0.clone()).to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('seeded_channels', 'true')",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Starts a write transaction (the storage thread groups many jobs into one).
+    pub fn begin(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    pub fn rollback(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    pub fn savepoint(&self) -> Result<()> {
+        self.conn.execute_batch("SAVEPOINT job")?;
+        Ok(())
+    }
+
+    pub fn release(&self, keep: bool) -> Result<()> {
+        if !keep {
+            self.conn.execute_batch("ROLLBACK TO job")?;
+        }
+        self.conn.execute_batch("RELEASE job")?;
+        Ok(())
+    }
+
+    /// Changes whenever another process (the admin command line) commits.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Everything the executor keeps in memory.
+    pub fn load_directory(&self) -> Result<Directory> {
+        Ok(Directory::new(
+            self.users()?,
+            self.roles()?,
+            self.channels()?,
+        ))
+    }
+
+    pub fn users(&self) -> Result<Vec<User>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, username, nickname, password_hash, roles, status, pfp_url FROM users ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut users = Vec::new();
+        for row in rows {
+            let (id, username, nickname, password_hash, roles, status, pfp_url) = row?;
+            users.push(User {
+                id,
+                username,
+                nickname,
+                password_hash,
+                roles: serde_json::from_str(&roles)?,
+                status: serde_json::from_str::<Status>(&status).unwrap_or_default(),
+                pfp_url,
+            });
+        }
+        Ok(users)
+    }
+
+    /// Inserts a new user. Fails if the id exists.
+    pub fn insert_user(&self, u: &User) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO users (id, username, nickname, password_hash, roles, status, pfp_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                u.id,
+                u.username,
+                u.nickname,
+                u.password_hash,
+                serde_json::to_string(&u.roles)?,
+                serde_json::to_string(&u.status)?,
+                u.pfp_url
+            ])?;
+        Ok(())
+    }
+
+    /// Writes every field of an existing user.
+    pub fn update_user(&self, u: &User) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE users SET username = ?2, nickname = ?3, password_hash = ?4, roles = ?5,
+                 status = ?6, pfp_url = ?7 WHERE id = ?1",
+            )?
+            .execute(params![
+                u.id,
+                u.username,
+                u.nickname,
+                u.password_hash,
+                serde_json::to_string(&u.roles)?,
+                serde_json::to_string(&u.status)?,
+                u.pfp_url
+            ])?;
+        if n == 0 {
+            return Err(StoreError(format!("no user with id {}", u.id)));
+        }
+        Ok(())
+    }
+
+    /// Remembers the last `ready.validator` of a user (it carries no authority).
+    pub fn set_validator(&self, user_id: &str, validator: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE users SET validator = ?2 WHERE id = ?1")?
+            .execute(params![user_id, validator])?;
+        Ok(())
+    }
+
+    pub fn delete_user(&self, user_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM users WHERE id = ?1", params![user_id])?
+            > 0)
+    }
+
+    pub fn roles(&self) -> Result<Roles> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, data FROM roles ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut map = Map::new();
+        for row in rows {
+            let (name, data) = row?;
+            map.insert(name, serde_json::from_str(&data)?);
+        }
+        Ok(Roles(map))
+    }
+
+    pub fn channels(&self) -> Result<Vec<Channel>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM channels ORDER BY position, seq")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut channels = Vec::new();
+        for row in rows {
+            match serde_json::from_str(&row?)? {
+                Value::Object(map) => channels.push(Channel(map)),
+                _ => return Err(StoreError("a stored channel is not a JSON object".into())),
+            }
+        }
+        Ok(channels)
+    }
+
+    /// A server setting (JSON), e.g. overrides made with `server_update`.
+    pub fn setting(&self, key: &str) -> Result<Option<Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &Value) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value.to_string()],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! Durable storage: one SQLite database in the data directory, owned by one thread.
+//!
+//! The executor never touches the disk. It sends jobs (closures over [`Db`]) to the storage
+//! thread and awaits their answers. The thread takes every job that is waiting, runs them
+//! all in one transaction (each in its own savepoint, so one failing job does not undo the
+//! others), commits once, and only then answers each job: an answer means "on disk".
+//! Many clients' writes arriving together thus cost one commit (group commit).
+
+pub mod db;
+pub mod schema;
+
+use std::thread;
+
+use smol::channel::{Receiver, Sender, bounded};
+
+pub use db::{Db, StoreError};
+
+/// Jobs waiting at most; senders wait (asynchronously) beyond that.
+const QUEUE: usize = 1024;
+/// Jobs in one transaction at most.
+const BATCH: usize = 256;
+
+/// A job runs on the storage thread and returns what to do once the commit is known.
+type Job = Box<dyn FnOnce(&Db) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>) + Send>;
+
+/// A handle to the storage thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    jobs: Sender<Job>,
+}
+
+impl Store {
+    /// Moves `db` onto a new storage thread.
+    pub fn start(db: Db) -> std::io::Result<Store> {
+        let (jobs, rx) = bounded::<Job>(QUEUE);
+        thread::Builder::new()
+            .name("storage".into())
+            .spawn(move || run(db, rx))?;
+        Ok(Store { jobs })
+    }
+
+    /// Runs `f` on the storage thread inside a transaction and returns its result once the
+    /// transaction is committed. If `f` fails, its changes are rolled back.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = bounded(1);
+        let job: Job = Box::new(move |db| {
+            let result = f(db);
+            let ok = result.is_ok();
+            let done = Box::new(move |commit: Result<(), StoreError>| {
+                let _ = tx.try_send(commit.and(result));
+            });
+            (ok, done as Box<dyn FnOnce(Result<(), StoreError>) + Send>)
+        });
+        if self.jobs.send(job).await.is_err() {
+            return Err(StoreError("the storage thread has stopped".into()));
+        }
+        rx.recv()
+            .await
+            .unwrap_or_else(|_| Err(StoreError("the storage thread has stopped".into())))
+    }
+}
+
+fn run(db: Db, rx: Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
+    let mut done = Vec::with_capacity(BATCH);
+    while let Ok(first) = rx.recv_blocking() {
+        batch.push(first);
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = db.begin() {
+            log::error!("storage: cannot start a transaction: {e}");
+            for job in batch.drain(..) {
+                let (_, finish) = job(&db);
+                finish(Err(e.clone()));
+            }
+            continue;
+        }
+        for job in batch.drain(..) {
+            let savepoint = db.savepoint();
+            let (ok, finish) = job(&db);
+            let released = savepoint.and_then(|_| db.release(ok));
+            done.push((finish, released));
+        }
+        let commit = db.commit();
+        if let Err(e) = &commit {
+            log::error!("storage: commit failed: {e}");
+            db.rollback();
+        }
+        for (finish, released) in done.drain(..) {
+            finish(commit.clone().and(released));
+        }
+    }
+    log::debug!("storage thread stopped");
+}

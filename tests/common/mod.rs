@@ -1,0 +1,376 @@
+//! Test helpers: the real server binary started on a loopback port with its own data
+//! directory, and a small blocking WebSocket client that checks exact packets.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::{self, Message, WebSocket};
+use serde_json::{Value, json};
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server process. Killed when dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub config: Value,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The test configuration: loopback, port 0, fast bcrypt, plus `overrides` merged in.
+pub fn test_config(overrides: Value) -> Value {
+    let mut config: Value = serde_json::from_str(include_str!("../../config.json")).unwrap();
+    merge(
+        &mut config,
+        json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4}}),
+    );
+    merge(&mut config, overrides);
+    config
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_originchats-server")
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::with(json!({}))
+    }
+
+    pub fn with(overrides: Value) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::in_dir(dir, test_config(overrides))
+    }
+
+    /// Starts a server on an existing directory (for restarts).
+    pub fn in_dir(dir: tempfile::TempDir, config: Value) -> Server {
+        let config_path = dir.path().join("config.json");
+        std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        let mut child = Command::new(binary())
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(TIMEOUT) {
+            Ok(a) => a.parse().unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
+            }
+        };
+        Server {
+            addr,
+            child,
+            dir,
+            config,
+            log,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("log never contained {needle:?}:\n{}", self.log());
+    }
+
+    /// Stops the server the hard way and gives its directory back.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Kills and starts again on the same data, with the same config.
+    pub fn restart(self) -> Server {
+        let config = self.config.clone();
+        let dir = self.kill();
+        Server::in_dir(dir, config)
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    /// A client that has read the handshake.
+    pub fn connected(&self) -> Client {
+        let mut c = self.client();
+        c.expect("handshake");
+        c
+    }
+
+    /// A new local account, logged in, with its join/connect events read.
+    pub fn register(&self, name: &str) -> Client {
+        let mut c = self.connected();
+        c.register(name, "secret123");
+        c
+    }
+
+    /// Runs `originchats-server admin …` on this server's data directory.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// One HTTP request; returns the status line and body.
+    pub fn http(&self, request: &str) -> (String, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(TIMEOUT)).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out.lines().next().unwrap_or_default().to_string();
+        let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+        (status, body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking WebSocket client.
+pub struct Client {
+    pub ws: WebSocket<TcpStream>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let (ws, _) = tungstenite::client(format!("ws://{addr}/"), stream).unwrap();
+        Client { ws }
+    }
+
+    pub fn send(&mut self, packet: Value) {
+        self.ws.send(Message::text(packet.to_string())).unwrap();
+    }
+
+    pub fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).unwrap();
+    }
+
+    /// The next packet (text frame), skipping WebSocket control frames.
+    pub fn recv(&mut self) -> Value {
+        self.try_recv(TIMEOUT)
+            .unwrap_or_else(|e| panic!("no packet: {e}"))
+    }
+
+    pub fn try_recv(&mut self, wait: Duration) -> Result<Value, String> {
+        self.ws.get_mut().set_read_timeout(Some(wait)).unwrap();
+        let result = loop {
+            match self.ws.read() {
+                Ok(Message::Text(t)) => break Ok(serde_json::from_str(t.as_str()).unwrap()),
+                Ok(Message::Close(f)) => break Err(format!("closed: {f:?}")),
+                Ok(_) => continue,
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        self.ws.get_mut().set_read_timeout(Some(TIMEOUT)).unwrap();
+        result
+    }
+
+    /// Reads the next packet and checks its `cmd`.
+    pub fn expect(&mut self, cmd: &str) -> Value {
+        let p = self.recv();
+        assert_eq!(p["cmd"], cmd, "expected {cmd}, got {p}");
+        p
+    }
+
+    /// Sends a request and returns the next packet.
+    pub fn request(&mut self, packet: Value) -> Value {
+        self.send(packet);
+        self.recv()
+    }
+
+    /// Checks that nothing arrives for a while.
+    pub fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(p) = self.try_recv(wait) {
+            panic!("expected nothing, got {p}");
+        }
+    }
+
+    /// Reads until the server closes; returns the close frame's code.
+    pub fn expect_close(&mut self) -> Option<u16> {
+        loop {
+            match self.ws.read() {
+                Ok(Message::Close(f)) => return f.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// `register` and the packets that follow for a new account.
+    pub fn register(&mut self, name: &str, password: &str) -> Value {
+        self.send(json!({"cmd": "register", "username": name, "password": password}));
+        self.expect("auth_success");
+        let ready = self.expect("ready");
+        self.expect("user_join");
+        self.expect("user_connect");
+        ready
+    }
+
+    /// `login` for an account with no other connection.
+    pub fn login(&mut self, name: &str, password: &str) -> Value {
+        self.send(json!({"cmd": "login", "username": name, "password": password}));
+        self.expect("auth_success");
+        self.expect("ready")
+    }
+}
+
+/// A stand-in for Rotur's validate service on a loopback port. Tokens:
+/// `ok:<id>:<username>` valid; `slow` answers after 3 s; `junk` answers non-JSON;
+/// anything else is invalid. Records the query strings it was asked.
+pub struct MockRotur {
+    pub url: String,
+    pub queries: Arc<Mutex<Vec<String>>>,
+}
+
+impl MockRotur {
+    pub fn start() -> MockRotur {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/validate", listener.local_addr().unwrap());
+        let queries = Arc::new(Mutex::new(Vec::new()));
+        let seen = queries.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let seen = seen.clone();
+                thread::spawn(move || mock_answer(stream, &seen));
+            }
+        });
+        MockRotur { url, queries }
+    }
+
+    /// A URL where nothing listens.
+    pub fn down_url() -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        format!("http://{addr}/validate")
+    }
+}
+
+fn mock_answer(mut stream: TcpStream, seen: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+    }
+    let query = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .split('?')
+        .nth(1)
+        .unwrap_or("")
+        .to_string();
+    seen.lock().unwrap().push(query.clone());
+    let v = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("v="))
+        .unwrap_or("");
+    let v = v.replace("%3A", ":");
+    let body = if let Some(rest) = v.strip_prefix("ok:") {
+        let mut parts = rest.splitn(2, ':');
+        let (id, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        json!({"valid": true, "id": id, "username": name}).to_string()
+    } else if v == "slow" {
+        thread::sleep(Duration::from_secs(3));
+        json!({"valid": true, "id": "slow", "username": "slow"}).to_string()
+    } else if v == "junk" {
+        "this is not json".to_string()
+    } else {
+        json!({"valid": false}).to_string()
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// Reads `/proc/PID/status` VmRSS in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn path_exists(p: &Path) -> bool {
+    p.exists()
+}
