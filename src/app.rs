@@ -5,11 +5,14 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 
+use std::time::Instant;
+
 use crate::auth::Limits as AuthLimits;
 use crate::config::{AuthMode, Config};
 use crate::hub::{Hub, Session, Target};
 use crate::model::Directory;
 use crate::protocol::{Encoded, encode};
+use crate::ratelimit::Limiter;
 use crate::store::{Db, Store, StoreError};
 
 /// Everything a command handler may need. Lives on the executor thread (`Rc`, `RefCell`).
@@ -22,6 +25,9 @@ pub struct App {
     pub hub: Hub,
     pub store: Store,
     pub auth: AuthLimits,
+    pub limiter: RefCell<Limiter>,
+    /// For the limiter's clock (monotonic seconds).
+    started: Instant,
     /// Store writes started and not yet answered (see [`App::write`]).
     writes_in_flight: Cell<u32>,
     /// Store writes started so far.
@@ -37,6 +43,8 @@ impl App {
         Rc::new(App {
             server_info: RefCell::new(config.server.clone()),
             auth: AuthLimits::new(),
+            limiter: RefCell::new(Limiter::new(config.rate_limiting.clone())),
+            started: Instant::now(),
             config,
             dir: RefCell::new(dir),
             hub,
@@ -44,6 +52,11 @@ impl App {
             writes_in_flight: Cell::new(0),
             write_generation: Cell::new(0),
         })
+    }
+
+    /// Monotonic seconds since the server started (the rate limiter's clock).
+    pub fn now(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
     }
 
     /// Runs a store job and waits until it is committed.

@@ -41,6 +41,7 @@ pub struct Config {
     pub connections: Connections,
     pub rotur: Rotur,
     pub storage: Storage,
+    pub welcome: Welcome,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +133,28 @@ pub struct Connections {
 pub struct Rotur {
     pub validate_url: String,
     pub timeout_seconds: u64,
+}
+
+/// Our own section: the message posted for each new account, as the original server's
+/// bundled welcome plugin does. It also gives a fresh server a first message: the web
+/// client does not show live messages in a channel whose history is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Welcome {
+    pub enabled: bool,
+    pub channel: String,
+    /// `{username}` is replaced by the new user's username.
+    pub message: String,
+}
+
+impl Default for Welcome {
+    fn default() -> Self {
+        Welcome {
+            enabled: true,
+            channel: "general".into(),
+            message: "Welcome {username}! Thanks for joining the server.".into(),
+        }
+    }
 }
 
 /// Our own section: the SQLite store.
@@ -395,6 +418,14 @@ fn known_keys() -> Known {
             Some(Known(&[("validate_url", None), ("timeout_seconds", None)])),
         ),
         ("storage", Some(Known(&[("sync", None)]))),
+        (
+            "welcome",
+            Some(Known(&[
+                ("enabled", None),
+                ("channel", None),
+                ("message", None),
+            ])),
+        ),
     ])
 }
 
@@ -428,6 +459,7 @@ impl Default for Config {
             connections: Connections::default(),
             rotur: Rotur::default(),
             storage: Storage::default(),
+            welcome: Welcome::default(),
         }
     }
 }

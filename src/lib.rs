@@ -18,5 +18,6 @@ pub mod logger;
 pub mod model;
 pub mod protocol;
 pub mod random;
+pub mod ratelimit;
 pub mod server;
 pub mod store;

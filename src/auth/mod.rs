@@ -132,6 +132,11 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
     if first && !invisible {
         app.broadcast(Target::All, &brief);
     }
+    let welcome = &app.config.welcome;
+    if new_user && welcome.enabled {
+        let text = welcome.message.replace("{username}", &username);
+        crate::commands::post_as_server(app, &welcome.channel, text).await;
+    }
     // The validator carries no authority; it is remembered only as the reference does.
     let id = user_id.to_string();
     if let Err(e) = app.write(move |db| db.set_validator(&id, &validator)).await {
@@ -142,6 +147,11 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
 /// Presence bookkeeping when a connection closes (§3.4).
 pub fn disconnected(app: &App, session: &Session) {
     if let Some(user_id) = app.hub.close(session) {
+        // The user's limiter state goes with their last connection (unless a cooldown or
+        // timeout still runs).
+        app.limiter
+            .borrow_mut()
+            .release_idle(app.now(), |u| app.hub.is_online(u));
         let (username, invisible) = {
             let dir = app.dir.borrow();
             match dir.user(&user_id) {

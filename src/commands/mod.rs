@@ -3,7 +3,23 @@
 //! the frame, answers malformed input (§1.2), sends unauthenticated packets to
 //! [`crate::auth`], dispatches by `cmd` and routes the reply (§2) through the hub.
 
+mod channels;
+mod history;
+mod message_delete;
+mod message_edit;
+mod message_new;
 mod ping;
+mod pings;
+mod pins;
+mod profile;
+mod reactions;
+mod server_info;
+mod status;
+mod typing;
+mod unreads;
+mod users;
+
+pub use message_new::post_as_server;
 
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -14,10 +30,44 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::auth;
 use crate::hub::{Route, Session};
+use crate::model::{Action, Channel, Message};
 use crate::protocol::{self, Encoded, Envelope, Malformed, encode, outbound};
 
 /// Every command [`dispatch`] answers, for the handshake's `capabilities`.
-pub const COMMANDS: &[&str] = &["ping"];
+pub const COMMANDS: &[&str] = &[
+    "channels_get",
+    "message_delete",
+    "message_edit",
+    "message_get",
+    "message_new",
+    "message_pin",
+    "message_react_add",
+    "message_react_remove",
+    "message_replies",
+    "message_unpin",
+    "messages_around",
+    "messages_get",
+    "messages_pinned",
+    "messages_search",
+    "nickname_remove",
+    "nickname_update",
+    "pfp_get",
+    "pfp_set",
+    "ping",
+    "pings_get",
+    "rate_limit_status",
+    "roles_list",
+    "server_info",
+    "status_get",
+    "status_set",
+    "typing",
+    "unreads_ack",
+    "unreads_count",
+    "unreads_get",
+    "user_roles_get",
+    "users_list",
+    "users_online",
+];
 
 /// A handler's answer to the sender, and who else gets it.
 pub struct Reply {
@@ -77,6 +127,120 @@ pub struct Ctx<'a> {
     pub text: &'a str,
 }
 
+/// An empty string counts as missing, as in the original server.
+pub fn given<'f>(field: &'f Option<Cow<'_, str>>) -> Option<&'f str> {
+    field.as_deref().filter(|s| !s.is_empty())
+}
+
+impl<'a> Ctx<'a> {
+    /// The request's fields.
+    pub fn fields<T: serde::Deserialize<'a>>(&self) -> Result<T, CmdError> {
+        Ok(protocol::fields(self.text)?)
+    }
+}
+
+impl Ctx<'_> {
+    /// The sender's current roles; "User roles not found" when there are none.
+    pub fn roles(&self) -> Result<Vec<String>, CmdError> {
+        match self.app.dir.borrow().user(self.user_id) {
+            Some(u) if !u.roles.is_empty() => Ok(u.roles.clone()),
+            _ => Err("User roles not found".into()),
+        }
+    }
+
+    /// The sender's username.
+    pub fn username(&self) -> String {
+        self.app
+            .dir
+            .borrow()
+            .user(self.user_id)
+            .map_or_else(|| self.user_id.to_string(), |u| u.username.clone())
+    }
+
+    /// The channel a message command acts on (§8.2 step 5). Threads live only in forum
+    /// channels, which this server does not serve.
+    pub fn context(
+        &self,
+        channel: Option<&str>,
+        thread_id: Option<&str>,
+    ) -> Result<Channel, CmdError> {
+        match (channel, thread_id) {
+            (Some(c), _) => self
+                .app
+                .dir
+                .borrow()
+                .channel(c)
+                .cloned()
+                .ok_or_else(|| "Channel not found".into()),
+            (None, Some(_)) => Err("Thread not found".into()),
+            (None, None) => Err("Channel or thread_id required".into()),
+        }
+    }
+
+    /// "Text access" (§8.7): a channel the sender can view, of type `text`.
+    pub fn text_access(&self, channel: &str) -> Result<(), CmdError> {
+        let dir = self.app.dir.borrow();
+        let ok = dir.channel(channel).is_some_and(|c| c.kind() == "text")
+            && dir.can(self.user_id, channel, Action::View);
+        if ok {
+            Ok(())
+        } else {
+            Err("Access denied to this channel".into())
+        }
+    }
+
+    /// Whether the sender may do `action` in `channel` (current roles).
+    pub fn can(&self, channel: &str, action: Action) -> bool {
+        self.app.dir.borrow().can(self.user_id, channel, action)
+    }
+
+    /// Messages in their wire form.
+    pub fn wire(&self, messages: &[Message]) -> Vec<Value> {
+        let dir = self.app.dir.borrow();
+        messages
+            .iter()
+            .map(|m| Value::Object(m.wire(&dir)))
+            .collect()
+    }
+
+    /// Applies the rate limiter (§5): `Err` holds the `rate_limit` reply.
+    pub fn rate_limit(&self) -> Result<(), Reply> {
+        let now = self.app.now();
+        self.app
+            .limiter
+            .borrow_mut()
+            .check(self.user_id, now)
+            .map_err(|d| {
+                Reply::to_sender(
+                    &json!({"cmd": "rate_limit", "reason": d.reason, "length": d.wait_ms}),
+                )
+            })
+    }
+
+    /// Reads from the store (reader thread).
+    pub async fn read<R, F>(&self, f: F) -> Result<R, CmdError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&crate::store::Db) -> Result<R, crate::store::StoreError> + Send + 'static,
+    {
+        self.app.store.read(f).await.map_err(store_failed)
+    }
+
+    /// Writes to the store and waits for the commit.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, CmdError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&crate::store::Db) -> Result<R, crate::store::StoreError> + Send + 'static,
+    {
+        self.app.write(f).await.map_err(store_failed)
+    }
+}
+
+fn store_failed(e: crate::store::StoreError) -> CmdError {
+    log::error!("storage error: {e}");
+    "The server could not read or save this (storage error); try again".into()
+}
+
 /// Handles one text frame from a client.
 pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
     let packet = match protocol::decode(text) {
@@ -110,7 +274,37 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
 
 async fn dispatch(ctx: &Ctx<'_>, packet: &Envelope<'_>) -> Outcome {
     match packet.cmd.as_ref() {
+        "channels_get" => channels::channels_get(ctx).await,
+        "message_delete" => message_delete::message_delete(ctx).await,
+        "message_edit" => message_edit::message_edit(ctx).await,
+        "message_get" => history::message_get(ctx).await,
+        "message_new" => message_new::message_new(ctx).await,
+        "message_pin" | "message_unpin" => pins::pin(ctx, &packet.cmd).await,
+        "message_react_add" => reactions::react(ctx, true).await,
+        "message_react_remove" => reactions::react(ctx, false).await,
+        "message_replies" => history::message_replies(ctx).await,
+        "messages_around" => history::messages_around(ctx).await,
+        "messages_get" => history::messages_get(ctx).await,
+        "messages_pinned" => pins::messages_pinned(ctx).await,
+        "messages_search" => history::messages_search(ctx).await,
+        "nickname_remove" => profile::nickname(ctx, false).await,
+        "nickname_update" => profile::nickname(ctx, true).await,
+        "pfp_get" => profile::pfp_get(ctx),
+        "pfp_set" => profile::pfp_set(ctx).await,
         "ping" => ping::ping(ctx),
+        "pings_get" => pings::pings_get(ctx).await,
+        "rate_limit_status" => server_info::rate_limit_status(ctx),
+        "roles_list" => users::roles_list(ctx),
+        "server_info" => server_info::server_info(ctx),
+        "status_get" => status::status_get(ctx),
+        "status_set" => status::status_set(ctx).await,
+        "typing" => typing::typing(ctx),
+        "unreads_ack" => unreads::unreads_ack(ctx).await,
+        "unreads_count" => unreads::unreads_count(ctx).await,
+        "unreads_get" => unreads::unreads_get(ctx).await,
+        "user_roles_get" => users::user_roles_get(ctx),
+        "users_list" => users::users_list(ctx),
+        "users_online" => users::users_online(ctx),
         other => Err(format!("Unknown command: {other}").into()),
     }
 }

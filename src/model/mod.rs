@@ -5,6 +5,7 @@
 //! Every change is written through the store before it is announced.
 
 pub mod channel;
+pub mod message;
 pub mod role;
 pub mod user;
 
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 pub use channel::{Action, Channel};
+pub use message::Message;
 pub use role::Roles;
 pub use user::{Status, User};
 

@@ -40,7 +40,9 @@ pub fn run(
     let dir = db
         .load_directory()
         .map_err(|e| format!("cannot read the database: {e}"))?;
-    let store = Store::start(db).map_err(|e| format!("cannot start the storage thread: {e}"))?;
+    let reader = Db::open_reader(data_dir).map_err(|e| format!("cannot open the database: {e}"))?;
+    let store =
+        Store::start(db, reader).map_err(|e| format!("cannot start the storage thread: {e}"))?;
     let addr = config.listen_addr();
     let listener = TcpListener::bind(&addr).map_err(|e| {
         format!(

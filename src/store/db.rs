@@ -127,6 +127,22 @@ impl Db {
         Ok(())
     }
 
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Opens a second, read-only connection to the same database (for the reader thread).
+    pub fn open_reader(data_dir: &Path) -> Result<Db> {
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Db { conn })
+    }
+
     /// Starts a write transaction (the storage thread groups many jobs into one).
     pub fn begin(&self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -285,6 +301,26 @@ impl Db {
             }
         }
         Ok(channels)
+    }
+
+    /// Appends a channel at the end of the list.
+    pub fn insert_channel(&self, channel: &Channel) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO channels (name, position, data)
+             VALUES (?1, (SELECT coalesce(max(position), -1) + 1 FROM channels), ?2)",
+            params![channel.name(), Value::Object(channel.0.clone()).to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Creates or replaces a role (a new one goes last).
+    pub fn put_role(&self, name: &str, data: &Value) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO roles (name, data) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET data = excluded.data",
+            params![name, data.to_string()],
+        )?;
+        Ok(())
     }
 
     /// A server setting (JSON), e.g. overrides made with `server_update`.

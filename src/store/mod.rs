@@ -7,6 +7,7 @@
 //! Many clients' writes arriving together thus cost one commit (group commit).
 
 pub mod db;
+pub mod messages;
 pub mod schema;
 
 use std::thread;
@@ -23,25 +24,48 @@ const BATCH: usize = 256;
 /// A job runs on the storage thread and returns what to do once the commit is known.
 type Job = Box<dyn FnOnce(&Db) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>) + Send>;
 
-/// A handle to the storage thread. Cheap to clone.
+/// A handle to the storage threads. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     jobs: Sender<Job>,
+    reads: Sender<Job>,
 }
 
 impl Store {
-    /// Moves `db` onto a new storage thread.
-    pub fn start(db: Db) -> std::io::Result<Store> {
+    /// Moves `db` onto a new storage thread, and `reader` (a read-only connection to the
+    /// same database) onto a reader thread: history reads never wait behind writes.
+    pub fn start(db: Db, reader: Db) -> std::io::Result<Store> {
         let (jobs, rx) = bounded::<Job>(QUEUE);
         thread::Builder::new()
             .name("storage".into())
             .spawn(move || run(db, rx))?;
-        Ok(Store { jobs })
+        let (reads, read_rx) = bounded::<Job>(QUEUE);
+        thread::Builder::new()
+            .name("storage-read".into())
+            .spawn(move || run_reads(reader, read_rx))?;
+        Ok(Store { jobs, reads })
+    }
+
+    /// Runs `f` on the reader thread: it sees committed data, and writes nothing.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        Self::submit(&self.reads, f).await
     }
 
     /// Runs `f` on the storage thread inside a transaction and returns its result once the
     /// transaction is committed. If `f` fails, its changes are rolled back.
     pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+    {
+        Self::submit(&self.jobs, f).await
+    }
+
+    async fn submit<R, F>(queue: &Sender<Job>, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
@@ -55,12 +79,19 @@ impl Store {
             });
             (ok, done as Box<dyn FnOnce(Result<(), StoreError>) + Send>)
         });
-        if self.jobs.send(job).await.is_err() {
+        if queue.send(job).await.is_err() {
             return Err(StoreError("the storage thread has stopped".into()));
         }
         rx.recv()
             .await
             .unwrap_or_else(|_| Err(StoreError("the storage thread has stopped".into())))
+    }
+}
+
+fn run_reads(db: Db, rx: Receiver<Job>) {
+    while let Ok(job) = rx.recv_blocking() {
+        let (_, finish) = job(&db);
+        finish(Ok(()));
     }
 }
 

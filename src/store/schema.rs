@@ -33,4 +33,30 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL                     -- JSON
     );
     "#,
+    // 2: message history and read markers. A message's standard fields are columns; every
+    // other stored key (reply_to, ping, edited, reactions, pinned, embeds, interaction, …)
+    // stays in `extra`, a JSON object, so that imported data keeps what it had.
+    r#"
+    CREATE TABLE messages (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,   -- order of arrival
+        channel    TEXT NOT NULL,
+        id         TEXT NOT NULL UNIQUE,
+        user_id    TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        timestamp  REAL NOT NULL,
+        reply_to   TEXT,                                -- id of the message replied to
+        reply_user TEXT,                                -- its author's user id
+        pinned     INTEGER NOT NULL DEFAULT 0,
+        extra      TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX messages_by_channel ON messages (channel, seq);
+    CREATE INDEX messages_by_reply ON messages (channel, reply_to) WHERE reply_to IS NOT NULL;
+    CREATE INDEX messages_pinned ON messages (channel, seq) WHERE pinned = 1;
+    CREATE TABLE unreads (
+        user_id   TEXT NOT NULL,
+        channel   TEXT NOT NULL,
+        last_read TEXT NOT NULL,
+        PRIMARY KEY (user_id, channel)
+    );
+    "#,
 ];

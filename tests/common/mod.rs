@@ -25,12 +25,14 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-/// The test configuration: loopback, port 0, fast bcrypt, plus `overrides` merged in.
+/// The test configuration: loopback, port 0, fast bcrypt, no welcome message (its own test
+/// turns it on), plus `overrides` merged in.
 pub fn test_config(overrides: Value) -> Value {
     let mut config: Value = serde_json::from_str(include_str!("../../config.json")).unwrap();
     merge(
         &mut config,
-        json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4}}),
+        json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4},
+               "welcome": {"enabled": false}}),
     );
     merge(&mut config, overrides);
     config
@@ -373,4 +375,23 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 pub fn path_exists(p: &Path) -> bool {
     p.exists()
+}
+
+/// A data directory prepared before the server starts: extra channels and roles.
+pub fn prepared_dir(channels: &[Value], roles: &[(&str, Value)]) -> tempfile::TempDir {
+    use originchats_server::config::SyncMode;
+    use originchats_server::model::Channel;
+    use originchats_server::store::Db;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("data"), SyncMode::Normal).unwrap();
+    db.begin().unwrap();
+    for c in channels {
+        db.insert_channel(&Channel(c.as_object().unwrap().clone()))
+            .unwrap();
+    }
+    for (name, data) in roles {
+        db.put_role(name, data).unwrap();
+    }
+    db.commit().unwrap();
+    dir
 }

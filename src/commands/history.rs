@@ -1,0 +1,187 @@
+//! Reading history (§8.7): `messages_get`, `message_get`, `message_replies`,
+//! `messages_search`, `messages_around`. All reads run on the store's reader thread and
+//! touch only the page asked for.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{CmdError, Ctx, Outcome, Reply, given};
+use crate::hub::Target;
+use crate::protocol::encode;
+
+/// `limit` of `messages_get` at most.
+const MAX_PAGE: usize = 200;
+/// `limit` of `message_replies` at most (the original server has none; memory wants one).
+const MAX_REPLIES: usize = 200;
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    start: Option<Value>,
+    limit: Option<Value>,
+    #[serde(borrow)]
+    query: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    around: Option<Cow<'a, str>>,
+    bounds: Option<Value>,
+}
+
+/// A number field as an integer (floats truncated, as Python slicing would refuse them
+/// anyway); anything else is an error naming the field.
+fn integer(v: &Value, field: &str) -> Result<i64, CmdError> {
+    v.as_i64()
+        .or_else(|| v.as_f64().map(|f| f as i64))
+        .ok_or_else(|| format!("Invalid field '{field}': expected a number").into())
+}
+
+pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    ctx.roles()?;
+    let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
+    let name = channel.name().to_string();
+    ctx.text_access(&name)?;
+    let limit_sent = match &req.limit {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(integer(v, "limit")?),
+    };
+    let limit = match limit_sent {
+        None => 100,
+        Some(n) if n <= 0 => 100,
+        Some(n) => (n as usize).min(MAX_PAGE),
+    };
+    enum Start {
+        Back(usize),
+        Before(String),
+    }
+    let (start, range) = match &req.start {
+        None | Some(Value::Null) => (
+            Start::Back(0),
+            json!({"start": 0, "end": limit_sent.unwrap_or(100)}),
+        ),
+        Some(Value::String(id)) => (Start::Before(id.clone()), json!({"start": id, "end": null})),
+        Some(v) => {
+            let n = integer(v, "start")?;
+            let end = n.saturating_add(limit_sent.unwrap_or(100));
+            (
+                Start::Back(n.max(0) as usize),
+                json!({"start": v, "end": end}),
+            )
+        }
+    };
+    let c = name.clone();
+    let (messages, newest) = ctx
+        .read(move |db| {
+            let page = match start {
+                Start::Back(back) => db.page(&c, back, limit)?,
+                Start::Before(id) => db.before(&c, &id, limit)?,
+            };
+            Ok((page, db.newest(&c)?))
+        })
+        .await?;
+    if let Some((newest_id, _)) = newest {
+        let (c, me, id) = (name.clone(), ctx.user_id.to_string(), newest_id.clone());
+        ctx.write(move |db| db.set_last_read(&me, &c, &id)).await?;
+        let update =
+            encode(&json!({"cmd": "unreads_update", "last_read": newest_id, "channel": name}));
+        ctx.app.broadcast(Target::User(ctx.user_id), &update);
+    }
+    Ok(Reply::to_sender(
+        &json!({"cmd": "messages_get", "channel": name, "messages": ctx.wire(&messages), "range": range}),
+    ))
+}
+
+pub async fn message_get(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    let Some(id) = given(&req.id) else {
+        return Err("Channel/thread and message ID are required".into());
+    };
+    if given(&req.channel).is_none() && given(&req.thread_id).is_none() {
+        return Err("Channel/thread and message ID are required".into());
+    }
+    ctx.roles()?;
+    let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
+    let name = channel.name().to_string();
+    ctx.text_access(&name)?;
+    let (c, i) = (name.clone(), id.to_string());
+    let Some(message) = ctx.read(move |db| db.message(&c, &i)).await? else {
+        return Err("Message not found".into());
+    };
+    let wire = ctx.wire(std::slice::from_ref(&message)).pop();
+    Ok(Reply::to_sender(
+        &json!({"cmd": "message_get", "channel": name, "message": wire}),
+    ))
+}
+
+pub async fn message_replies(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    let (Some(channel), Some(id)) = (given(&req.channel), given(&req.id)) else {
+        return Err("Channel name and message ID are required".into());
+    };
+    ctx.text_access(channel)?;
+    let limit = match &req.limit {
+        None | Some(Value::Null) => 50,
+        Some(v) => integer(v, "limit")?.clamp(0, MAX_REPLIES as i64) as usize,
+    };
+    let (c, i) = (channel.to_string(), id.to_string());
+    let replies = ctx.read(move |db| db.replies(&c, &i, limit)).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "message_replies", "channel": channel, "message_id": id, "replies": ctx.wire(&replies)}),
+    ))
+}
+
+pub async fn messages_search(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    let (Some(channel), Some(query)) = (given(&req.channel), given(&req.query)) else {
+        return Err("Channel name and query are required".into());
+    };
+    ctx.text_access(channel)?;
+    let limit = ctx.app.config.limits.search_results.min(50);
+    let (c, q) = (channel.to_string(), query.to_string());
+    let results = ctx.read(move |db| db.search(&c, &q, limit)).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "messages_search", "channel": channel, "query": query, "results": ctx.wire(&results)}),
+    ))
+}
+
+pub async fn messages_around(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    let Some(around) = given(&req.around) else {
+        return Err("around (message ID) is required".into());
+    };
+    ctx.roles()?;
+    let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
+    let name = channel.name().to_string();
+    ctx.text_access(&name)?;
+    let bound = |key: &str| -> Result<usize, CmdError> {
+        match req.bounds.as_ref().and_then(|b| b.get(key)) {
+            None | Some(Value::Null) => Ok(50),
+            Some(v) => Ok(integer(v, key)?.clamp(0, MAX_PAGE as i64) as usize),
+        }
+    };
+    let (above, below) = (bound("above")?, bound("below")?);
+    let (c, a) = (name.clone(), around.to_string());
+    let found = ctx
+        .read(move |db| {
+            let Some(t) = db.index_of(&c, &a)? else {
+                return Ok(None);
+            };
+            let n = db.message_count(&c)?;
+            let (start, end) = (t.saturating_sub(below), (t + above + 1).min(n));
+            Ok(Some((db.range(&c, start, end)?, start, end)))
+        })
+        .await?;
+    let Some((messages, start, end)) = found else {
+        return Err("Message not found".into());
+    };
+    Ok(Reply::to_sender(&json!({
+        "cmd": "messages_around", "channel": name, "thread_id": null,
+        "messages": ctx.wire(&messages), "range": {"start": start, "end": end}
+    })))
+}

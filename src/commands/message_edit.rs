@@ -1,0 +1,105 @@
+//! `message_edit` (§8.2): authors edit their own messages.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::message_new::{check_length, validate_embeds};
+use super::{Ctx, Outcome, Reply, given};
+use crate::model::message::pings;
+use crate::model::{Action, Message};
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    embeds: Option<Value>,
+}
+
+enum Edit {
+    Done(Message),
+    NotFound,
+    NotAuthor,
+}
+
+pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
+    if let Err(limited) = ctx.rate_limit() {
+        return Ok(limited);
+    }
+    let req: Request = ctx.fields()?;
+    let (Some(id), Some(raw)) = (given(&req.id), given(&req.content)) else {
+        return Err("Invalid message edit format".into());
+    };
+    if given(&req.channel).is_none() && given(&req.thread_id).is_none() {
+        return Err("Invalid message edit format".into());
+    }
+    // Unlike the original server, edits are trimmed and length-checked like new messages.
+    let content = raw.trim().to_string();
+    if content.is_empty() {
+        return Err("Message content or attachments cannot be empty".into());
+    }
+    check_length(ctx.app, &content)?;
+    let embeds = match &req.embeds {
+        Some(e) if !e.is_null() => Some(validate_embeds(e)?),
+        _ => None,
+    };
+    ctx.roles()?;
+    let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
+    let name = channel.name().to_string();
+    let may_edit_own = ctx.can(&name, Action::EditOwn);
+    let (c, i, me) = (name.clone(), id.to_string(), ctx.user_id.to_string());
+    let edit = ctx
+        .write(move |db| {
+            let Some(mut m) = db.message(&c, &i)? else {
+                return Ok(Edit::NotFound);
+            };
+            if m.user_id != me || !may_edit_own {
+                return Ok(Edit::NotAuthor);
+            }
+            m.content = content;
+            m.extra.insert("edited".into(), json!(true));
+            if let Some(embeds) = embeds {
+                m.extra.insert("embeds".into(), embeds);
+            }
+            db.update_message(&m)?;
+            Ok(Edit::Done(m))
+        })
+        .await?;
+    let message = match edit {
+        Edit::Done(m) => m,
+        Edit::NotFound => return Err("Message not found or cannot be edited".into()),
+        Edit::NotAuthor => {
+            // Distinguish "your own, but this channel forbids it" from "someone else's".
+            let (c, i) = (name.clone(), id.to_string());
+            let author = ctx
+                .read(move |db| db.message(&c, &i))
+                .await?
+                .map(|m| m.user_id);
+            return Err(if author.as_deref() == Some(ctx.user_id) {
+                "You do not have permission to edit your own message in this channel".into()
+            } else {
+                "You do not have permission to edit this message".into()
+            });
+        }
+    };
+    let dir = ctx.app.dir.borrow();
+    let mut wire = message.wire(&dir);
+    let p = pings(&message.content, &dir, None);
+    if p["users"].as_array().is_some_and(|a| !a.is_empty())
+        || p["roles"].as_array().is_some_and(|a| !a.is_empty())
+    {
+        wire.insert("pings".into(), p);
+    }
+    Ok(Reply::global(
+        &json!({"cmd": "message_edit", "id": message.id, "content": message.content, "message": wire,
+                "channel": name, "global": true}),
+        Some(&name),
+    ))
+}

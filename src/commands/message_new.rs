@@ -1,0 +1,229 @@
+//! `message_new` (§8.1): post a message; it is stored, committed, then broadcast to the
+//! viewers of the channel (sender last).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{CmdError, Ctx, Outcome, Reply, given};
+use crate::app::App;
+use crate::hub::Target;
+use crate::model::message::{SERVER_AUTHOR, pings};
+use crate::model::{Action, Message};
+use crate::protocol::encode;
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thread_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reply_to: Option<Cow<'a, str>>,
+    ping: Option<bool>,
+    embeds: Option<Value>,
+    attachments: Option<Value>,
+}
+
+pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    let channel = given(&req.channel);
+    let thread_id = given(&req.thread_id);
+    let raw = given(&req.content).unwrap_or("");
+    let has_attachments = req.attachments.as_ref().is_some_and(|a| !is_empty(a));
+    let mut missing = Vec::new();
+    if channel.is_none() && thread_id.is_none() {
+        missing.push("channel or thread_id");
+    }
+    if raw.is_empty() && !has_attachments {
+        missing.push("content or attachments");
+    }
+    if !missing.is_empty() {
+        return Err(format!("Missing fields: {}", missing.join(", ")).into());
+    }
+    let content = raw.trim();
+    if content.is_empty() && !has_attachments {
+        return Err("Message content or attachments cannot be empty".into());
+    }
+    let embeds = match &req.embeds {
+        Some(e) if !is_empty(e) => Some(validate_embeds(e)?),
+        _ => None,
+    };
+    check_length(ctx.app, content)?;
+    if let Err(limited) = ctx.rate_limit() {
+        return Ok(limited);
+    }
+    ctx.roles()?;
+    let channel = ctx.context(channel, thread_id)?;
+    let name = channel.name().to_string();
+    if !ctx.can(&name, Action::Send) {
+        return Err("You do not have permission to send messages in this channel".into());
+    }
+    if channel.kind() != "text" {
+        return Err("Cannot send messages in this channel type".into());
+    }
+    let mut message = Message::new(&name, ctx.user_id, content.to_string());
+    if let Some(embeds) = embeds {
+        message.extra.insert("embeds".into(), embeds);
+    }
+    if has_attachments {
+        check_attachments(ctx.app)?;
+    }
+    let mut reply_author = None;
+    if let Some(target) = given(&req.reply_to) {
+        let (c, t) = (name.clone(), target.to_string());
+        let Some(original) = ctx.read(move |db| db.message(&c, &t)).await? else {
+            return Err("The message you're trying to reply to was not found".into());
+        };
+        message.extra.insert(
+            "reply_to".into(),
+            json!({"id": original.id, "user": original.user_id}),
+        );
+        if req.ping != Some(false) {
+            reply_author = Some(original.user_id);
+        }
+    }
+    if let Some(ping) = req.ping {
+        message.extra.insert("ping".into(), json!(ping));
+    }
+    let stored = message.clone();
+    ctx.write(move |db| db.insert_message(&stored).map(|_| ()))
+        .await?;
+
+    let dir = ctx.app.dir.borrow();
+    let reply_author =
+        reply_author.map(|id| dir.user(&id).map_or(id.clone(), |u| u.username.clone()));
+    let mut wire = message.wire(&dir);
+    wire.insert(
+        "pings".into(),
+        pings(&message.content, &dir, reply_author.as_deref()),
+    );
+    Ok(Reply::global(
+        &json!({"cmd": "message_new", "message": wire, "channel": name, "thread_id": null, "global": true}),
+        Some(&name),
+    ))
+}
+
+/// "Message too long" (§8.1 step 4); lengths count code points.
+pub fn check_length(app: &App, content: &str) -> Result<(), CmdError> {
+    let max = app.config.limits.post_content;
+    if content.chars().count() > max {
+        return Err(format!("Message too long. Maximum length is {max} characters").into());
+    }
+    Ok(())
+}
+
+/// Uploads are not served by this server, so no attachment id can be valid.
+fn check_attachments(app: &App) -> Result<(), CmdError> {
+    if !app.config.attachments.enabled {
+        return Err("Attachments are disabled".into());
+    }
+    Err("Attachments are not supported by this server".into())
+}
+
+/// Python's truthiness for the optional collections of a request.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+const EMBED_TYPES: [&str; 6] = ["rich", "poll", "link", "image", "video", "article"];
+
+/// Checks embeds (Discord-like limits) and returns them as they will be stored.
+pub fn validate_embeds(embeds: &Value) -> Result<Value, CmdError> {
+    let Some(list) = embeds.as_array() else {
+        return Err("Embeds must be an array".into());
+    };
+    if list.len() > 10 {
+        return Err("Cannot have more than 10 embeds".into());
+    }
+    for (i, embed) in list.iter().enumerate() {
+        validate_embed(embed).map_err(|why| CmdError::from(format!("Embed {i}: {why}")))?;
+    }
+    Ok(embeds.clone())
+}
+
+fn validate_embed(embed: &Value) -> Result<(), String> {
+    let Some(e) = embed.as_object() else {
+        return Err("must be an object".into());
+    };
+    let text_len = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_str)
+            .map_or(0, |s| s.chars().count())
+    };
+    if let Some(t) = e.get("type") {
+        if !t.as_str().is_some_and(|t| EMBED_TYPES.contains(&t)) {
+            return Err(format!("type must be one of {}", EMBED_TYPES.join(", ")));
+        }
+    }
+    for (key, max) in [("title", 256), ("description", 4096)] {
+        if e.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return Err(format!("{key} must be a string"));
+        }
+        if text_len(key) > max {
+            return Err(format!("{key} must be at most {max} characters"));
+        }
+    }
+    let fields = e
+        .get("fields")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if fields > 25 {
+        return Err("at most 25 fields".into());
+    }
+    let inner = |v: Option<&Value>, k: &str| {
+        v.and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+            .map_or(0, |s| s.chars().count())
+    };
+    let field_text: usize = e.get("fields").and_then(Value::as_array).map_or(0, |fs| {
+        fs.iter()
+            .map(|f| inner(Some(f), "name") + inner(Some(f), "value"))
+            .sum()
+    });
+    let total = text_len("title")
+        + text_len("description")
+        + field_text
+        + inner(e.get("footer"), "text")
+        + inner(e.get("author"), "name");
+    if total > 6000 {
+        return Err("total text must be at most 6000 characters".into());
+    }
+    Ok(())
+}
+
+/// Posts a message as the server (`originChats`) and broadcasts it to the channel's
+/// viewers, as the welcome plugin of the original server does.
+pub async fn post_as_server(app: &App, channel: &str, content: String) {
+    if app.dir.borrow().channel(channel).is_none() {
+        log::warn!(
+            "cannot post to channel `{channel}`: it does not exist (welcome.channel in the config file)"
+        );
+        return;
+    }
+    let message = Message::new(channel, SERVER_AUTHOR, content);
+    let stored = message.clone();
+    if let Err(e) = app
+        .write(move |db| db.insert_message(&stored).map(|_| ()))
+        .await
+    {
+        log::error!("could not store a server message in {channel}: {e}");
+        return;
+    }
+    let packet = {
+        let dir = app.dir.borrow();
+        encode(
+            &json!({"cmd": "message_new", "message": message.wire(&dir), "channel": channel, "thread_id": null, "global": true}),
+        )
+    };
+    app.broadcast(Target::Viewers(channel), &packet);
+}

@@ -1,0 +1,84 @@
+//! `message_react_add`, `message_react_remove` (§8.5).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Ctx, Outcome, Reply, given};
+use crate::model::Action;
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    emoji: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    thread_id: Option<Cow<'a, str>>,
+}
+
+pub async fn react(ctx: &Ctx<'_>, add: bool) -> Outcome {
+    let req: Request = ctx.fields()?;
+    if add {
+        ctx.roles()?;
+    }
+    let (Some(id), Some(emoji)) = (given(&req.id), given(&req.emoji)) else {
+        return Err("Message ID and emoji are required".into());
+    };
+    if !add {
+        ctx.roles()?;
+    }
+    if emoji.chars().count() > 200 {
+        return Err("Invalid emoji".into());
+    }
+    let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
+    let name = channel.name().to_string();
+    if !ctx.can(&name, Action::React) {
+        return Err(if add {
+            "You do not have permission to add reactions to this message".into()
+        } else {
+            "You do not have permission to remove reactions from this message".into()
+        });
+    }
+    let (c, i, e, me) = (
+        name.clone(),
+        id.to_string(),
+        emoji.to_string(),
+        ctx.user_id.to_string(),
+    );
+    let changed = ctx
+        .write(move |db| {
+            let Some(mut m) = db.message(&c, &i)? else {
+                return Ok(false);
+            };
+            let changed = if add {
+                m.add_reaction(&e, &me)
+            } else {
+                m.remove_reaction(&e, &me)
+            };
+            if changed {
+                db.update_message(&m)?;
+            }
+            Ok(changed)
+        })
+        .await?;
+    if !changed {
+        return Err(if add {
+            "Failed to add reaction".into()
+        } else {
+            "Failed to remove reaction".into()
+        });
+    }
+    let cmd = if add {
+        "message_react_add"
+    } else {
+        "message_react_remove"
+    };
+    Ok(Reply::global(
+        &json!({"cmd": cmd, "id": id, "emoji": emoji, "channel": name, "from": ctx.username(), "global": true}),
+        Some(&name),
+    ))
+}

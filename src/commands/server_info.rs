@@ -1,0 +1,48 @@
+//! `server_info` (§8.12) and `rate_limit_status` (§8.11).
+
+use serde_json::{Value, json};
+
+use super::users::{UserRequest, target};
+use super::{Ctx, Outcome, Reply};
+
+pub fn server_info(ctx: &Ctx<'_>) -> Outcome {
+    let info = ctx.app.server_info.borrow();
+    let text = |k: &str| info.get(k).cloned().unwrap_or_else(|| json!(""));
+    Ok(Reply::to_sender(
+        &json!({"cmd": "server_info", "name": text("name"), "icon": text("icon"), "banner": text("banner")}),
+    ))
+}
+
+pub fn rate_limit_status(ctx: &Ctx<'_>) -> Outcome {
+    let req: UserRequest = ctx.fields()?;
+    let (user_id, username) = {
+        let dir = ctx.app.dir.borrow();
+        match req.user.as_deref() {
+            None | Some("") => (ctx.user_id.to_string(), ctx.username()),
+            Some(_) => {
+                let user = target(&dir, &req)?;
+                let me_owner = dir
+                    .user(ctx.user_id)
+                    .is_some_and(|u| u.roles.iter().any(|r| r == "owner"));
+                if user.id != ctx.user_id && !me_owner {
+                    return Err("Access denied: can only check your own rate limit status".into());
+                }
+                (user.id.clone(), user.username.clone())
+            }
+        }
+    };
+    let limiter = ctx.app.limiter.borrow();
+    if !limiter.enabled() {
+        return Err("Rate limiter not available or disabled".into());
+    }
+    let s = limiter.status(&user_id, ctx.app.now());
+    let c = limiter.config();
+    Ok(Reply::to_sender(&json!({
+        "cmd": "rate_limit_status", "user": username,
+        "status": {
+            "messages_this_minute": s.messages_this_minute, "messages_per_minute_limit": c.messages_per_minute,
+            "recent_messages": s.recent_messages, "burst_limit": c.burst_limit,
+            "cooldown_remaining": if s.cooldown_remaining > 0.0 { json!(s.cooldown_remaining) } else { Value::from(0) },
+        }
+    })))
+}
