@@ -8,6 +8,8 @@ originchats-server — an OriginChats chat server for small boards
 USAGE:
     originchats-server [--config PATH] [--data-dir DIR]            run the server
     originchats-server [--config PATH] [--data-dir DIR] admin ...  manage accounts (see `admin --help`)
+    originchats-server [--config PATH] [--data-dir DIR] import PATH
+                      bring over the data of the original (Python) server (see IMPORT)
 
 OPTIONS:
     --config PATH     configuration file (default: config.json; if it does not exist the
@@ -16,27 +18,18 @@ OPTIONS:
     -h, --help        this help
     -V, --version     the version
 
+IMPORT:
+    `import PATH` copies accounts (passwords included), roles, channels, message history
+    and read markers from the original server's data folder PATH (its `db` folder, or the
+    folder holding `db`) into DIR, and prints what it did. PATH is only read. What DIR
+    already has (same account id, role or channel name, message id, read marker) is kept,
+    so running it again changes nothing; our untouched default roles and `general` channel
+    take the original server's versions. Threads, webhooks, attachments, emojis and polls
+    are not imported. A running server picks the imported data up by itself, but cannot
+    save anything while an import runs: for a big history, stop it first.
+
 ENVIRONMENT:
     RUST_LOG          log level: error, warn, info (default), debug, trace
-";
-
-pub const ADMIN_HELP: &str = "\
-originchats-server admin — manage the server from its own machine
-
-Works on the data directory whether the server is running or not; a running server
-picks the change up within a few seconds.
-
-USAGE:
-    originchats-server [--data-dir DIR] admin COMMAND
-
-COMMANDS:
-    users                     list accounts with their roles
-    grant-role USER ROLE      give USER the role ROLE (e.g. `grant-role alice owner`)
-    revoke-role USER ROLE     take ROLE away from USER
-    ban USER                  ban USER (their open connections are closed)
-    unban USER                lift the ban
-
-USER is a local name (alice), a username (USR:local_alice) or an account id.
 ";
 
 /// What the command line asks for.
@@ -46,6 +39,8 @@ pub enum Command {
     Help,
     Version,
     Admin(Vec<String>),
+    /// `import PATH`: the original server's data folder (see [`crate::import`]).
+    Import(PathBuf),
 }
 
 /// Parsed arguments.
@@ -72,6 +67,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "admin" => {
                 command = Command::Admin(args.by_ref().collect());
             }
+            "import" => match args.next() {
+                Some(path) if !path.starts_with('-') => command = Command::Import(path.into()),
+                _ => {
+                    return Err(
+                        "import needs the PATH of the original server's `db` folder \
+                                (see --help)"
+                            .into(),
+                    );
+                }
+            },
             other => {
                 if let Some(p) = other.strip_prefix("--config=") {
                     config = p.into();
@@ -123,5 +128,14 @@ mod tests {
         );
         assert!(p(&["--bogus"]).unwrap_err().contains("--bogus"));
         assert!(p(&["--config"]).is_err());
+    }
+
+    #[test]
+    fn import_takes_a_path() {
+        let a = p(&["import", "old/db", "--data-dir", "d"]).unwrap();
+        assert_eq!(a.command, Command::Import("old/db".into()));
+        assert_eq!(a.data_dir, PathBuf::from("d"));
+        assert!(p(&["import"]).unwrap_err().contains("PATH"));
+        assert!(p(&["import", "--data-dir", "d"]).is_err());
     }
 }

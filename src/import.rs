@@ -62,7 +62,11 @@ impl fmt::Display for ImportError {
                 write!(f, "{}: {detail}; nothing was imported", file.display())
             }
             ImportError::Io { path, error } => {
-                write!(f, "cannot read {}: {error}; nothing was imported", path.display())
+                write!(
+                    f,
+                    "cannot read {}: {error}; nothing was imported",
+                    path.display()
+                )
             }
             ImportError::Store(e) => write!(f, "database error: {e}; nothing was imported"),
         }
@@ -352,8 +356,8 @@ impl fmt::Display for Report {
             (0, 0) => writeln!(f, "  threads: none present")?,
             (threads, files) => writeln!(
                 f,
-                "  threads: not imported (this server has no threads yet): {threads} in threads/, \
-                 {files} history files in threadMessages/"
+                "  threads: not imported (this server has no threads yet): {threads} thread(s) in \
+                 threads/, {files} history file(s) in threadMessages/"
             )?,
         }
         if !self.other_files.is_empty() {
@@ -477,7 +481,10 @@ fn import_roles(
             }
             Some(stored) if defaults.0.get(name).is_some_and(|d| same_but_id(stored, d)) => false,
             Some(_) => {
-                t.skip("already present with other settings, ours kept", Some(shown(name)));
+                t.skip(
+                    "already present with other settings, ours kept",
+                    Some(shown(name)),
+                );
                 continue;
             }
         };
@@ -508,17 +515,9 @@ fn import_users(
     let existing = db.users()?;
     let mut ids: HashSet<String> = existing.iter().map(|u| u.id.clone()).collect();
     // Usernames are unique case-insensitively (the directory looks them up lower-cased).
-    let mut names: HashSet<String> = existing
-        .iter()
-        .map(|u| u.username.to_lowercase())
-        .collect();
+    let mut names: HashSet<String> = existing.iter().map(|u| u.username.to_lowercase()).collect();
     for (id, record) in users {
-        let label = shown(
-            record
-                .get("username")
-                .and_then(Value::as_str)
-                .unwrap_or(id),
-        );
+        let label = shown(record.get("username").and_then(Value::as_str).unwrap_or(id));
         if ids.contains(id) {
             t.skip("already present", Some(label));
             continue;
@@ -642,9 +641,7 @@ fn import_channels(
                 t.imported += 1;
                 ours.insert(name.to_string(), channel.clone());
             }
-            Some(stored) if stored.0 == channel.0 => {
-                t.skip("already present", Some(shown(name)))
-            }
+            Some(stored) if stored.0 == channel.0 => t.skip("already present", Some(shown(name))),
             Some(stored) if stored.0 == seed.0 => {
                 db.conn().execute(
                     "UPDATE channels SET data = ?2 WHERE name = ?1",
@@ -659,9 +656,7 @@ fn import_channels(
             ),
         }
         let text = |c: &Channel| c.kind() == "text";
-        if text(&channel)
-            && ours.get(name).is_some_and(text)
-            && !history.iter().any(|h| h == name)
+        if text(&channel) && ours.get(name).is_some_and(text) && !history.iter().any(|h| h == name)
         {
             history.push(name.to_string());
         }
@@ -682,18 +677,21 @@ fn import_history(
     let real = match path.canonicalize() {
         Ok(p) => p,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            t.notes.push(format!("#{}: no history file ({rel})", shown(name)));
+            t.notes.push(format!("#{name}: no history file ({rel})"));
             return Ok(());
         }
         Err(e) => return Err(io_error(&path)(e)),
     };
     // A link may lead anywhere; only files inside the source folder are read.
     if !real.starts_with(root) {
-        t.skip("history file outside the source folder, not read", Some(rel));
+        t.notes.push(format!(
+            "#{name}: {rel} leads outside the source folder; not read"
+        ));
         return Ok(());
     }
     if !real.is_file() {
-        t.skip("history file is not a regular file, not read", Some(rel));
+        t.notes
+            .push(format!("#{name}: {rel} is not a regular file; not read"));
         return Ok(());
     }
     let (first, lines) = prescan(&real)?;
@@ -789,22 +787,20 @@ fn read_legacy(
     let items = match serde_json::from_reader(BufReader::new(file)) {
         Ok(Value::Array(items)) => items,
         Ok(_) => {
-            t.skip("unreadable file", Some(format!("{rel}: not a JSON array")));
+            t.notes
+                .push(format!("#{channel}: {rel} is not a JSON array; not read"));
             return Ok(());
         }
         Err(e) if e.is_io() => {
             return Err(io_error(path)(io::Error::other(e.to_string())));
         }
         Err(e) => {
-            t.skip(
-                "unreadable file",
-                Some(format!(
-                    "{rel}: not valid JSON at line {}, column {}: {}",
-                    e.line(),
-                    e.column(),
-                    without_location(&e)
-                )),
-            );
+            t.notes.push(format!(
+                "#{channel}: {rel} is not valid JSON at line {}, column {}: {}; not read",
+                e.line(),
+                e.column(),
+                without_location(&e)
+            ));
             return Ok(());
         }
     };
@@ -841,7 +837,11 @@ fn store_message(
         t.skip("no content", Some(at()));
         return Ok(());
     };
-    let Some(timestamp) = map.shift_remove("timestamp").as_ref().and_then(Value::as_f64) else {
+    let Some(timestamp) = map
+        .shift_remove("timestamp")
+        .as_ref()
+        .and_then(Value::as_f64)
+    else {
         t.skip("no timestamp", Some(at()));
         return Ok(());
     };
@@ -863,7 +863,7 @@ fn store_message(
     if db.insert_message(&m)? {
         t.imported += 1;
     } else {
-        t.skip("already present (same id)", None);
+        t.skip("already present", None);
     }
     Ok(())
 }
@@ -994,7 +994,16 @@ mod tests {
 
     #[test]
     fn channel_names_that_could_leave_the_folder_are_refused() {
-        for bad in ["", "../evil", "a/b", "a\\b", "..", "a\0b", "a\nb", &"x".repeat(101)] {
+        for bad in [
+            "",
+            "../evil",
+            "a/b",
+            "a\\b",
+            "..",
+            "a\0b",
+            "a\nb",
+            &"x".repeat(101),
+        ] {
             assert!(bad_channel_name(bad).is_some(), "{bad:?}");
         }
         for good in ["general", "off-topic", "café", "a.b", &"x".repeat(100)] {
@@ -1014,14 +1023,26 @@ mod tests {
         assert_eq!(u.status.status, "dnd");
         assert_eq!(u.status.text, "");
         assert_eq!(u.password_hash.as_deref(), Some("$2b$04$x"));
-        assert_eq!(parse_user("x", &serde_json::json!({"roles": []})), Err("no username"));
+        assert_eq!(
+            parse_user("x", &serde_json::json!({"roles": []})),
+            Err("no username")
+        );
     }
 
     #[test]
     fn roles_compare_without_their_id() {
         let a = serde_json::json!({"id": "1", "color": null});
-        assert!(same_but_id(&a, &serde_json::json!({"color": null, "id": "2"})));
-        assert!(!same_but_id(&a, &serde_json::json!({"id": "1", "color": "#fff"})));
-        assert!(!same_but_id(&a, &serde_json::json!({"id": "1", "color": null, "x": 1})));
+        assert!(same_but_id(
+            &a,
+            &serde_json::json!({"color": null, "id": "2"})
+        ));
+        assert!(!same_but_id(
+            &a,
+            &serde_json::json!({"id": "1", "color": "#fff"})
+        ));
+        assert!(!same_but_id(
+            &a,
+            &serde_json::json!({"id": "1", "color": null, "x": 1})
+        ));
     }
 }

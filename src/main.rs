@@ -1,9 +1,9 @@
 //! The `originchats-server` binary: parses the command line, loads the configuration and
-//! runs the server or the admin command line.
+//! runs the server, the admin command line or an import.
 
 use std::process::ExitCode;
 
-use originchats_server::{admin, cli, config, logger, server};
+use originchats_server::{admin, cli, config, import, logger, server};
 
 fn main() -> ExitCode {
     logger::init();
@@ -36,8 +36,7 @@ fn main() -> ExitCode {
         }
     };
     match args.command {
-        cli::Command::Admin(words) => match admin::run(&args.data_dir, config.storage.sync, &words)
-        {
+        cli::Command::Admin(words) => match admin::run(&args.data_dir, &config, &words) {
             Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS
@@ -47,6 +46,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        cli::Command::Import(path) => {
+            match import::run(&path, &args.data_dir, config.storage.sync) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("originchats-server import: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {
             match &source {
                 config::Source::File(p) => log::info!("configuration: {}", p.display()),
