@@ -2,32 +2,126 @@
 //! database as the server (SQLite serialises the writers) and each change is one
 //! transaction; a running server notices it within seconds (see `server::watch_store`).
 
+use std::io::BufRead;
 use std::path::Path;
 
-use crate::cli::ADMIN_HELP;
-use crate::config::SyncMode;
-use crate::model::User;
+use serde_json::{Value, json};
+
+use crate::config::Config;
 use crate::model::user::local_id;
+use crate::model::{Channel, User};
 use crate::store::{Db, StoreError};
 
+pub const HELP: &str = "\
+originchats-server admin — manage the server from its own machine
+
+Works on the data directory whether the server is running or not; a running server
+picks the change up within a few seconds.
+
+USAGE:
+    originchats-server [--config PATH] [--data-dir DIR] admin COMMAND [ARGS]
+
+COMMANDS:
+    users                             list accounts with their roles
+    grant-role USER ROLE              give USER the role ROLE (e.g. `grant-role alice owner`)
+    revoke-role USER ROLE             take ROLE away from USER
+    ban USER                          ban USER (their open connections are closed)
+    unban USER                        lift the ban
+    set-password USER                 set a local account's password (read from standard input)
+    create-channel NAME [--type T] [--private]
+                                      create a channel (T: text (default), voice, separator)
+    delete-channel NAME --yes         delete a channel and its whole history
+
+USER is a local name (alice), a username (USR:local_alice) or an account id.
+`admin COMMAND --help` explains one command.
+";
+
+/// Per-command help: (command, usage and explanation).
+const COMMAND_HELP: [(&str, &str); 8] = [
+    (
+        "users",
+        "admin users\n    Lists every account: username, kind (local or rotur) and roles.\n",
+    ),
+    (
+        "grant-role",
+        "admin grant-role USER ROLE\n    Gives USER the role ROLE. Roles are kept in rank order, so the highest gives\n    the color. This is how the first owner is made: `admin grant-role alice owner`.\n",
+    ),
+    (
+        "revoke-role",
+        "admin revoke-role USER ROLE\n    Takes ROLE away from USER.\n",
+    ),
+    (
+        "ban",
+        "admin ban USER\n    Bans USER: they cannot log in, and a running server closes their connections.\n",
+    ),
+    ("unban", "admin unban USER\n    Lifts a ban.\n"),
+    (
+        "set-password",
+        "admin set-password USER\n    Sets the password of a local account to the first line of standard input\n    (4 to 72 characters), e.g. `printf '%s\\n' 'new secret' | originchats-server admin set-password alice`.\n",
+    ),
+    (
+        "create-channel",
+        "admin create-channel NAME [--type text|voice|separator] [--private]\n    Creates a channel at the end of the list. Everyone with the `user` role can see\n    and use it, unless --private: then only owners can, until its permissions are\n    changed from the web client (channel_update).\n",
+    ),
+    (
+        "delete-channel",
+        "admin delete-channel NAME --yes\n    Deletes a channel with its whole history and read markers. --yes confirms.\n",
+    ),
+];
+
 /// Runs `admin ARGS…`; returns the text to print, or an error to report.
-pub fn run(data_dir: &Path, sync: SyncMode, args: &[String]) -> Result<String, String> {
+pub fn run(data_dir: &Path, config: &Config, args: &[String]) -> Result<String, String> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    if words.is_empty() || words.contains(&"--help") || words.contains(&"-h") {
-        return Ok(ADMIN_HELP.to_string());
+    let Some((&command, rest)) = words.split_first() else {
+        return Ok(HELP.to_string());
+    };
+    if matches!(command, "--help" | "-h" | "help") {
+        return Ok(HELP.to_string());
     }
-    let db = Db::open(data_dir, sync)
+    let Some((_, usage)) = COMMAND_HELP.iter().find(|(c, _)| *c == command) else {
+        return Err(format!("unknown admin command `{command}`\n\n{HELP}"));
+    };
+    if rest.contains(&"--help") || rest.contains(&"-h") {
+        return Ok(format!(
+            "usage: originchats-server [--data-dir DIR] {usage}"
+        ));
+    }
+    let usage_error =
+        || format!("wrong arguments\nusage: originchats-server [--data-dir DIR] {usage}");
+    let db = Db::open(data_dir, config.storage.sync)
         .map_err(|e| format!("cannot open the data directory {}: {e}", data_dir.display()))?;
-    match words.as_slice() {
-        ["users"] => list_users(&db),
-        ["grant-role", user, role] => change_roles(&db, user, role, true),
-        ["revoke-role", user, role] => change_roles(&db, user, role, false),
-        ["ban", user] => set_banned(&db, user, true),
-        ["unban", user] => set_banned(&db, user, false),
-        [cmd, ..] => Err(format!(
-            "unknown or incomplete admin command `{cmd}`\n\n{ADMIN_HELP}"
+    match (command, rest) {
+        ("users", []) => list_users(&db),
+        ("grant-role", [user, role]) => change_roles(&db, user, role, true),
+        ("revoke-role", [user, role]) => change_roles(&db, user, role, false),
+        ("ban", [user]) => set_banned(&db, user, true),
+        ("unban", [user]) => set_banned(&db, user, false),
+        ("set-password", [user]) => set_password(&db, user, config.cracked.bcrypt_cost),
+        ("create-channel", [name, options @ ..]) => create_channel(&db, name, options).map_err(
+            |e| {
+                if e.is_empty() { usage_error() } else { e }
+            },
+        ),
+        ("delete-channel", [name, "--yes"]) => delete_channel(&db, name),
+        ("delete-channel", [name]) => Err(format!(
+            "this deletes channel `{name}` and all of its messages; add --yes to confirm"
         )),
-        [] => Ok(ADMIN_HELP.to_string()),
+        _ => Err(usage_error()),
+    }
+}
+
+/// Runs `f` in one transaction.
+fn write(db: &Db, f: impl FnOnce() -> Result<(), StoreError>) -> Result<(), String> {
+    db.begin()
+        .map_err(|e| format!("could not save the change: {e}"))?;
+    match f() {
+        Ok(()) => db
+            .commit()
+            .map_err(|e| format!("could not save the change: {e}")),
+        Err(e) => {
+            db.rollback();
+            Err(format!("could not save the change: {e}"))
+        }
     }
 }
 
@@ -45,7 +139,8 @@ fn list_users(db: &Db) -> Result<String, String> {
 }
 
 /// Finds a user by local name, username (case-insensitive) or id.
-fn find_user(users: &[User], name: &str) -> Option<User> {
+fn find_user(db: &Db, name: &str) -> Result<User, String> {
+    let users = db.users().map_err(|e| e.to_string())?;
     let lower = name.to_lowercase();
     let local = local_id(&lower);
     users
@@ -53,12 +148,11 @@ fn find_user(users: &[User], name: &str) -> Option<User> {
         .find(|u| u.username.to_lowercase() == lower || u.id == name)
         .or_else(|| users.iter().find(|u| u.id == local))
         .cloned()
+        .ok_or_else(|| format!("no account named `{name}` (see `admin users`)"))
 }
 
 fn set_banned(db: &Db, name: &str, ban: bool) -> Result<String, String> {
-    let users = db.users().map_err(|e| e.to_string())?;
-    let mut user = find_user(&users, name)
-        .ok_or_else(|| format!("no account named `{name}` (see `admin users`)"))?;
+    let mut user = find_user(db, name)?;
     if user.is_banned() == ban {
         let state = if ban { "already banned" } else { "not banned" };
         return Ok(format!("{} is {state}; nothing changed\n", user.username));
@@ -69,7 +163,7 @@ fn set_banned(db: &Db, name: &str, ban: bool) -> Result<String, String> {
     } else {
         user.roles.retain(|r| r != "banned");
     }
-    save_user(db, &user)?;
+    write(db, || db.update_user(&user))?;
     let verb = if ban {
         "is now banned (disconnected if online)"
     } else {
@@ -78,24 +172,8 @@ fn set_banned(db: &Db, name: &str, ban: bool) -> Result<String, String> {
     Ok(format!("{} {verb}\n", user.username))
 }
 
-fn save_user(db: &Db, user: &User) -> Result<(), String> {
-    let write = || -> Result<(), StoreError> {
-        db.begin()?;
-        match db.update_user(user) {
-            Ok(()) => db.commit(),
-            Err(e) => {
-                db.rollback();
-                Err(e)
-            }
-        }
-    };
-    write().map_err(|e| format!("could not save the change: {e}"))
-}
-
 fn change_roles(db: &Db, name: &str, role: &str, grant: bool) -> Result<String, String> {
-    let users = db.users().map_err(|e| e.to_string())?;
-    let mut user = find_user(&users, name)
-        .ok_or_else(|| format!("no account named `{name}` (see `admin users`)"))?;
+    let mut user = find_user(db, name)?;
     let roles = db.roles().map_err(|e| e.to_string())?;
     let Some(wanted) = roles.get(role) else {
         let known: Vec<&str> = roles.0.keys().map(String::as_str).collect();
@@ -122,12 +200,12 @@ fn change_roles(db: &Db, name: &str, role: &str, grant: bool) -> Result<String, 
             roles
                 .get(r)
                 .and_then(|d| d.get("position"))
-                .and_then(|p| p.as_i64())
+                .and_then(Value::as_i64)
                 .unwrap_or(i64::MAX)
         };
         let mine = wanted
             .get("position")
-            .and_then(|p| p.as_i64())
+            .and_then(Value::as_i64)
             .unwrap_or(i64::MAX);
         let at = user
             .roles
@@ -138,11 +216,108 @@ fn change_roles(db: &Db, name: &str, role: &str, grant: bool) -> Result<String, 
     } else {
         user.roles.retain(|r| r != role);
     }
-    save_user(db, &user)?;
+    write(db, || db.update_user(&user))?;
     let verb = if grant { "now has" } else { "no longer has" };
     Ok(format!(
         "{} {verb} the role {role} (roles: {})\n",
         user.username,
         user.roles.join(", ")
+    ))
+}
+
+fn set_password(db: &Db, name: &str, cost: u32) -> Result<String, String> {
+    let mut user = find_user(db, name)?;
+    if !user.is_local() {
+        return Err(format!(
+            "{} is a Rotur account: its password is managed by Rotur",
+            user.username
+        ));
+    }
+    eprintln!(
+        "new password for {} (one line on standard input):",
+        user.username
+    );
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if !(4..=72).contains(&password.chars().count()) {
+        return Err("the password must be 4-72 characters; nothing changed".into());
+    }
+    user.password_hash =
+        Some(bcrypt::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
+    write(db, || db.update_user(&user))?;
+    Ok(format!("password of {} changed\n", user.username))
+}
+
+fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, String> {
+    let mut kind = "text";
+    let mut private = false;
+    let mut rest = options.iter();
+    while let Some(option) = rest.next() {
+        match *option {
+            "--type" => kind = rest.next().copied().ok_or_else(String::new)?,
+            "--private" => private = true,
+            _ => return Err(String::new()),
+        }
+    }
+    if !["text", "voice", "separator"].contains(&kind) {
+        return Err(format!(
+            "unknown channel type `{kind}`: use text, voice or separator"
+        ));
+    }
+    if name.is_empty()
+        || name.chars().count() > 100
+        || name.contains(['/', '\\'])
+        || name.contains("..")
+        || name.chars().any(char::is_control)
+    {
+        return Err(
+            "invalid channel name: at most 100 characters, without /, \\, .. or control characters"
+                .into(),
+        );
+    }
+    if db
+        .channels()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .any(|c| c.name() == name)
+    {
+        return Err(format!("a channel named `{name}` already exists"));
+    }
+    let permissions = if private {
+        json!({"view": ["owner"], "send": ["owner"], "delete": ["owner"], "create_thread": ["owner"],
+               "delete_own": ["user"], "edit_own": ["user"], "react": ["user"], "pin": ["owner"]})
+    } else {
+        json!({"view": ["user"], "send": ["user"], "delete": ["admin", "moderator"], "create_thread": ["user"]})
+    };
+    let channel = json!({"type": kind, "name": name, "permissions": permissions});
+    let Value::Object(map) = channel else {
+        unreachable!("a JSON object literal")
+    };
+    write(db, || db.insert_channel(&Channel(map)))?;
+    let who = if private {
+        "owners only"
+    } else {
+        "everyone with the user role"
+    };
+    Ok(format!("created {kind} channel {name} ({who})\n"))
+}
+
+fn delete_channel(db: &Db, name: &str) -> Result<String, String> {
+    let mut channels = db.channels().map_err(|e| e.to_string())?;
+    let Some(at) = channels.iter().position(|c| c.name() == name) else {
+        return Err(format!("no channel named `{name}`"));
+    };
+    let messages = db.message_count(name).map_err(|e| e.to_string())?;
+    channels.remove(at);
+    write(db, || {
+        db.delete_channel_data(name)?;
+        db.replace_channels(&channels)
+    })?;
+    Ok(format!(
+        "deleted channel {name} and its {messages} message(s)\n"
     ))
 }

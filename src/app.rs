@@ -14,18 +14,26 @@ use crate::model::Directory;
 use crate::protocol::{Encoded, encode};
 use crate::ratelimit::Limiter;
 use crate::store::{Db, Store, StoreError};
+use crate::voice::Voice;
+
+/// The settings key under which `server_update` changes are stored.
+pub const SERVER_OVERRIDES: &str = "server_overrides";
 
 /// Everything a command handler may need. Lives on the executor thread (`Rc`, `RefCell`).
 pub struct App {
     pub config: Config,
     /// The `server` object of the handshake, `/info` and `server_info`.
     pub server_info: RefCell<Map<String, Value>>,
+    /// The part of `server_info` set with `server_update` (persisted).
+    server_overrides: RefCell<Map<String, Value>>,
     /// Accounts, roles and channels (a write-through cache of the store).
     pub dir: RefCell<Directory>,
     pub hub: Hub,
     pub store: Store,
     pub auth: AuthLimits,
     pub limiter: RefCell<Limiter>,
+    /// Who is in which voice channel (memory only).
+    pub voice: RefCell<Voice>,
     /// For the limiter's clock (monotonic seconds).
     started: Instant,
     /// Store writes started and not yet answered (see [`App::write`]).
@@ -35,15 +43,27 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config, dir: Directory, store: Store) -> Rc<App> {
+    /// `overrides`: server settings changed with `server_update` (stored in the database).
+    pub fn new(
+        config: Config,
+        dir: Directory,
+        store: Store,
+        overrides: Map<String, Value>,
+    ) -> Rc<App> {
         let hub = Hub::new(
             config.connections.send_queue_packets,
             config.connections.send_queue_bytes,
         );
         Rc::new(App {
-            server_info: RefCell::new(config.server.clone()),
+            server_info: RefCell::new({
+                let mut info = config.server.clone();
+                info.extend(overrides.clone());
+                info
+            }),
+            server_overrides: RefCell::new(overrides),
             auth: AuthLimits::new(),
             limiter: RefCell::new(Limiter::new(config.rate_limiting.clone())),
+            voice: RefCell::new(Voice::default()),
             started: Instant::now(),
             config,
             dir: RefCell::new(dir),
@@ -52,6 +72,15 @@ impl App {
             writes_in_flight: Cell::new(0),
             write_generation: Cell::new(0),
         })
+    }
+
+    /// Server settings changed with `server_update`.
+    pub fn server_overrides(&self) -> Map<String, Value> {
+        self.server_overrides.borrow().clone()
+    }
+
+    pub fn set_server_overrides(&self, overrides: Map<String, Value>) {
+        *self.server_overrides.borrow_mut() = overrides;
     }
 
     /// Monotonic seconds since the server started (the rate limiter's clock).

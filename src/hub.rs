@@ -203,6 +203,43 @@ impl Hub {
         }
     }
 
+    /// VOICE(C) (§8.9): every connection that can view `channel`; the connections of
+    /// `participants` get `with_peer`, the others `without_peer`.
+    pub fn voice_broadcast(
+        &self,
+        dir: &Directory,
+        channel: &str,
+        participants: &[String],
+        with_peer: &Encoded,
+        without_peer: &Encoded,
+    ) {
+        for s in self.sessions.borrow().values() {
+            if !self.receives(dir, s, Target::Viewers(channel)) {
+                continue;
+            }
+            let inside = s
+                .user
+                .borrow()
+                .as_deref()
+                .is_some_and(|u| participants.iter().any(|p| p == u));
+            s.send(if inside {
+                with_peer.clone()
+            } else {
+                without_peer.clone()
+            });
+        }
+    }
+
+    /// The open connections of one user.
+    pub fn sessions_of(&self, user_id: &str) -> Vec<Rc<Session>> {
+        self.sessions
+            .borrow()
+            .values()
+            .filter(|s| s.user.borrow().as_deref() == Some(user_id))
+            .cloned()
+            .collect()
+    }
+
     fn receives(&self, dir: &Directory, s: &Session, target: Target<'_>) -> bool {
         let user = s.user.borrow();
         let Some(user_id) = user.as_deref() else {

@@ -144,9 +144,22 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
     }
 }
 
-/// Presence bookkeeping when a connection closes (§3.4).
+/// Presence bookkeeping when a connection closes, in the order of §3.4: forget the
+/// connection, take it out of voice, then announce the user's departure if it was their last.
 pub fn disconnected(app: &App, session: &Session) {
-    if let Some(user_id) = app.hub.close(session) {
+    let user_id = session.user_id();
+    let last = app.hub.close(session);
+    if let Some(user_id) = &user_id {
+        let in_voice_here = app
+            .voice
+            .borrow()
+            .participant(user_id)
+            .is_some_and(|p| p.session == session.id);
+        if in_voice_here {
+            crate::commands::leave_voice(app, user_id);
+        }
+    }
+    if let Some(user_id) = last {
         // The user's limiter state goes with their last connection (unless a cooldown or
         // timeout still runs).
         app.limiter

@@ -1,36 +1,44 @@
-//! `channels_get` (§8.8): the channels the sender can view, with live fields.
+//! Channels (§8.8): `channels_get`, and for holders of `manage_channels`: `channel_create`,
+//! `channel_update` (a rename takes history, read markers and voice along), `channel_move`,
+//! `channel_delete`. After a change every connected client gets a fresh `channels_get`.
 
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::{Ctx, Outcome, Reply};
-use crate::model::Action;
+use super::{CmdError, Ctx, Outcome, Reply};
+use crate::app::App;
+use crate::model::{Action, Channel};
+use crate::protocol::encode;
 
-pub async fn channels_get(ctx: &Ctx<'_>) -> Outcome {
-    let visible: Vec<_> = {
-        let dir = ctx.app.dir.borrow();
-        if dir.user(ctx.user_id).is_none() {
-            return Err("User not found".into());
-        }
-        dir.channels
-            .iter()
-            .filter(|c| dir.can(ctx.user_id, c.name(), Action::View))
-            .cloned()
-            .collect()
-    };
-    let text: Vec<String> = visible
+type Newest = Vec<(String, Option<(String, f64)>)>;
+
+/// The newest message of every text channel (one read for all).
+async fn newest_messages(app: &App) -> Result<Newest, crate::store::StoreError> {
+    let text: Vec<String> = app
+        .dir
+        .borrow()
+        .channels
         .iter()
         .filter(|c| c.kind() == "text")
         .map(|c| c.name().to_string())
         .collect();
-    let newest = ctx
+    app.store
         .read(move |db| {
-            text.iter()
-                .map(|c| Ok((c.clone(), db.newest(c)?)))
-                .collect::<Result<Vec<_>, _>>()
+            text.into_iter()
+                .map(|c| Ok((c.clone(), db.newest(&c)?)))
+                .collect()
         })
-        .await?;
-    let val: Vec<Value> = visible
-        .into_iter()
+        .await
+}
+
+/// `channels_get`'s `val` for one user: the channels they can view, with live fields.
+fn channel_list(app: &App, user_id: &str, newest: &Newest) -> Value {
+    let dir = app.dir.borrow();
+    let voice = app.voice.borrow();
+    let list: Vec<Value> = dir
+        .channels
+        .iter()
+        .filter(|c| dir.can(user_id, c.name(), Action::View))
         .map(|c| {
             let mut obj = c.0.clone();
             match c.kind() {
@@ -43,15 +51,333 @@ pub async fn channels_get(ctx: &Ctx<'_>) -> Outcome {
                     obj.insert("last_message_id".into(), json!(last.map(|l| l.0)));
                 }
                 "voice" => {
-                    // Voice signalling is not served yet, so nobody is ever in a voice channel.
-                    obj.insert("voice_state".into(), json!([]));
+                    let state: Vec<Value> = voice
+                        .participants(c.name())
+                        .iter()
+                        .map(|p| json!({"username": p.username, "muted": p.muted}))
+                        .collect();
+                    obj.insert("voice_state".into(), json!(state));
                 }
                 _ => {}
             }
             Value::Object(obj)
         })
         .collect();
+    Value::Array(list)
+}
+
+pub async fn channels_get(ctx: &Ctx<'_>) -> Outcome {
+    if ctx.app.dir.borrow().user(ctx.user_id).is_none() {
+        return Err("User not found".into());
+    }
+    let newest = newest_messages(ctx.app)
+        .await
+        .map_err(super::store_failed)?;
     Ok(Reply::to_sender(
-        &json!({"cmd": "channels_get", "val": val}),
+        &json!({"cmd": "channels_get", "val": channel_list(ctx.app, ctx.user_id, &newest)}),
+    ))
+}
+
+/// Sends every authenticated connection its (filtered) channel list.
+pub async fn push_channel_lists(app: &App) {
+    let newest = match newest_messages(app).await {
+        Ok(n) => n,
+        Err(e) => return log::error!("cannot read channels for the update: {e}"),
+    };
+    for session in app.hub.sessions() {
+        if let Some(user_id) = session.user_id() {
+            session.send(encode(
+                &json!({"cmd": "channels_get", "val": channel_list(app, &user_id, &newest)}),
+            ));
+        }
+    }
+}
+
+/// Channel names become keys in the store; keep them plain and short.
+pub fn check_name(name: &str) -> Result<(), CmdError> {
+    if name.chars().count() > 100
+        || name.contains(['/', '\\'])
+        || name.contains("..")
+        || name.chars().any(char::is_control)
+    {
+        return Err(
+            "Invalid channel name: at most 100 characters, without /, \\, .. or control characters"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// What `channel_create` stores when no permissions are given (§7.3): owners only.
+fn default_permissions() -> Value {
+    json!({"view": ["owner"], "send": ["owner"], "delete": ["owner"], "create_thread": ["owner"],
+           "delete_own": ["user"], "edit_own": ["user"], "react": ["user"], "pin": ["owner"]})
+}
+
+/// Drops empty lists, as the original server does when saving permissions.
+fn clean_permissions(p: &Value) -> Result<Value, CmdError> {
+    let Some(map) = p.as_object() else {
+        return Err("Permissions must be an object".into());
+    };
+    let kept: Map<String, Value> = map
+        .iter()
+        .filter(|(_, v)| !v.as_array().is_some_and(Vec::is_empty))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(Value::Object(kept))
+}
+
+const KINDS: [&str; 3] = ["text", "voice", "separator"];
+
+/// Writes the whole channel list (names, order, data) and makes it the live one.
+async fn save_channels(
+    ctx: &Ctx<'_>,
+    channels: Vec<Channel>,
+    extra: impl FnOnce(&crate::store::Db) -> Result<(), crate::store::StoreError> + Send + 'static,
+) -> Result<(), CmdError> {
+    let stored = channels.clone();
+    ctx.write(move |db| {
+        extra(db)?;
+        db.replace_channels(&stored)
+    })
+    .await?;
+    ctx.app.dir.borrow_mut().channels = channels;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Create {
+    name: Option<Value>,
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    description: Option<Value>,
+    display_name: Option<Value>,
+    permissions: Option<Value>,
+    size: Option<Value>,
+}
+
+pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_channels")?;
+    let req: Create = ctx.fields()?;
+    let Some(name) = req
+        .name
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+    else {
+        return Err("Channel name is required".into());
+    };
+    let Some(kind) = req
+        .kind
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+    else {
+        return Err("Channel type is required (text, voice, or separator)".into());
+    };
+    if !KINDS.contains(&kind) {
+        return Err("Invalid channel type, must be text, voice, or separator".into());
+    }
+    check_name(name)?;
+    let mut channels = ctx.app.dir.borrow().channels.clone();
+    if channels.iter().any(|c| c.name() == name) {
+        return Err("Channel already exists".into());
+    }
+    let mut obj = Map::new();
+    obj.insert("name".into(), json!(name));
+    obj.insert("type".into(), json!(kind));
+    let permissions = match &req.permissions {
+        Some(p) if !p.is_null() => clean_permissions(p)?,
+        _ => default_permissions(),
+    };
+    obj.insert("permissions".into(), permissions);
+    for (key, value) in [
+        ("description", &req.description),
+        ("display_name", &req.display_name),
+    ] {
+        if let Some(v) = value
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
+            obj.insert(key.into(), json!(v));
+        }
+    }
+    if kind == "separator" {
+        if let Some(size) = req.size.as_ref().filter(|s| !s.is_null() && *s != "") {
+            obj.insert("size".into(), size.clone());
+        }
+    }
+    let channel = Channel(obj.clone());
+    channels.push(channel);
+    save_channels(ctx, channels, |_| Ok(())).await?;
+    log::info!("channel {name} created by {}", ctx.username());
+    push_channel_lists(ctx.app).await;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "channel_create", "channel": obj, "created": true}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Update {
+    current_name: Option<Value>,
+    updates: Option<Value>,
+}
+
+pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_channels")?;
+    let req: Update = ctx.fields()?;
+    let Some(current) = req
+        .current_name
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err("current_name is required".into());
+    };
+    let Some(updates) = req.updates.as_ref().and_then(Value::as_object) else {
+        return Err("updates object is required".into());
+    };
+    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let Some(at) = channels.iter().position(|c| c.name() == current) else {
+        return Err("Channel not found".into());
+    };
+    let mut obj = channels[at].0.clone();
+    for (k, v) in updates {
+        let v = if k == "permissions" {
+            clean_permissions(v)?
+        } else {
+            v.clone()
+        };
+        obj.insert(k.clone(), v);
+    }
+    if !obj
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| KINDS.contains(&t) || t == channels[at].kind())
+    {
+        return Err("Invalid channel type".into());
+    }
+    let Some(new_name) = obj.get("name").and_then(Value::as_str).map(str::to_string) else {
+        return Err("Channel name is required".into());
+    };
+    let renamed = new_name != current;
+    if renamed {
+        check_name(&new_name)?;
+        if channels.iter().any(|c| c.name() == new_name) {
+            return Err("Channel with new name already exists".into());
+        }
+    }
+    channels[at] = Channel(obj.clone());
+    let (old, new) = (current.to_string(), new_name.clone());
+    save_channels(ctx, channels, move |db| {
+        if renamed {
+            db.rename_channel_data(&old, &new)
+        } else {
+            Ok(())
+        }
+    })
+    .await?;
+    if renamed {
+        ctx.app
+            .voice
+            .borrow_mut()
+            .rename_channel(current, &new_name);
+        log::info!(
+            "channel {current} renamed to {new_name} by {}",
+            ctx.username()
+        );
+    }
+    push_channel_lists(ctx.app).await;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "channel_update", "channel": obj, "updated": true}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Move {
+    name: Option<Value>,
+    position: Option<Value>,
+}
+
+pub async fn channel_move(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_channels")?;
+    let req: Move = ctx.fields()?;
+    let Some(name) = req
+        .name
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err("Channel name is required".into());
+    };
+    let Some(position) = req.position.as_ref().filter(|p| !p.is_null()) else {
+        return Err("Position is required".into());
+    };
+    let Some(to) = position.as_u64() else {
+        return Err("Position must be a non-negative integer".into());
+    };
+    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let moved = match channels.iter().position(|c| c.name() == name) {
+        None => false,
+        Some(from) => {
+            let channel = channels.remove(from);
+            let to = (to as usize).min(channels.len());
+            channels.insert(to, channel);
+            save_channels(ctx, channels, |_| Ok(())).await?;
+            push_channel_lists(ctx.app).await;
+            true
+        }
+    };
+    Ok(Reply::to_sender(
+        &json!({"cmd": "channel_move", "name": name, "position": position, "moved": moved}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Delete {
+    name: Option<Value>,
+}
+
+pub async fn channel_delete(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_channels")?;
+    let req: Delete = ctx.fields()?;
+    let Some(name) = req
+        .name
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err("Channel name is required".into());
+    };
+    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let at = channels.iter().position(|c| c.name() == name).or_else(|| {
+        channels
+            .iter()
+            .position(|c| c.name().eq_ignore_ascii_case(name))
+    });
+    let Some(at) = at else {
+        return Err("Channel not found".into());
+    };
+    let actual = channels[at].name().to_string();
+    // Voice participants leave first, announced while the channel still exists.
+    let in_voice: Vec<String> = ctx
+        .app
+        .voice
+        .borrow()
+        .participants(&actual)
+        .iter()
+        .map(|p| p.user_id.clone())
+        .collect();
+    for user in in_voice {
+        super::leave_voice(ctx.app, &user);
+    }
+    channels.remove(at);
+    let gone = actual.clone();
+    save_channels(ctx, channels, move |db| db.delete_channel_data(&gone)).await?;
+    log::info!("channel {actual} deleted by {}", ctx.username());
+    push_channel_lists(ctx.app).await;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "channel_delete", "name": actual, "deleted": true}),
     ))
 }

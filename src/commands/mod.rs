@@ -8,18 +8,24 @@ mod history;
 mod message_delete;
 mod message_edit;
 mod message_new;
+mod moderation;
 mod ping;
 mod pings;
 mod pins;
 mod profile;
 mod reactions;
+mod roles;
 mod server_info;
+mod slash;
 mod status;
 mod typing;
 mod unreads;
 mod users;
+mod voice;
 
+pub use channels::push_channel_lists;
 pub use message_new::post_as_server;
+pub use voice::leave_voice;
 
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -35,6 +41,10 @@ use crate::protocol::{self, Encoded, Envelope, Malformed, encode, outbound};
 
 /// Every command [`dispatch`] answers, for the handshake's `capabilities`.
 pub const COMMANDS: &[&str] = &[
+    "channel_create",
+    "channel_delete",
+    "channel_move",
+    "channel_update",
     "channels_get",
     "message_delete",
     "message_edit",
@@ -55,32 +65,63 @@ pub const COMMANDS: &[&str] = &[
     "pfp_set",
     "ping",
     "pings_get",
+    "rate_limit_reset",
     "rate_limit_status",
+    "role_create",
+    "role_delete",
+    "role_reorder",
+    "role_update",
     "roles_list",
+    "self_role_add",
+    "self_role_remove",
+    "self_roles_list",
     "server_info",
+    "server_update",
+    "slash_call",
+    "slash_list",
     "status_get",
     "status_set",
     "typing",
     "unreads_ack",
     "unreads_count",
     "unreads_get",
+    "user_ban",
+    "user_leave",
     "user_roles_get",
+    "user_roles_set",
+    "user_timeout",
+    "user_unban",
+    "users_banned_list",
     "users_list",
     "users_online",
+    "voice_join",
+    "voice_leave",
+    "voice_mute",
+    "voice_state",
+    "voice_unmute",
 ];
 
 /// A handler's answer to the sender, and who else gets it.
 pub struct Reply {
     pub packet: Encoded,
     pub route: Route,
+    /// Close every connection of this user once the reply is queued (`user_leave`).
+    pub then_close: Option<(String, &'static str)>,
 }
 
 impl Reply {
+    /// Closes every connection of `user_id` after this reply.
+    pub fn then_close(mut self, user_id: &str, reason: &'static str) -> Reply {
+        self.then_close = Some((user_id.to_string(), reason));
+        self
+    }
+
     /// A reply for the sender only.
     pub fn to_sender<T: Serialize + ?Sized>(packet: &T) -> Reply {
         Reply {
             packet: encode(packet),
             route: Route::Sender,
+            then_close: None,
         }
     }
 
@@ -89,6 +130,7 @@ impl Reply {
         Reply {
             packet: encode(packet),
             route: Route::Global(channel.map(str::to_string)),
+            then_close: None,
         }
     }
 }
@@ -189,6 +231,36 @@ impl Ctx<'_> {
         }
     }
 
+    /// A server permission (§7.3 A), else "Access denied: '<p>' permission required".
+    pub fn require_permission(&self, permission: &str) -> Result<(), CmdError> {
+        let dir = self.app.dir.borrow();
+        let allowed = dir
+            .user(self.user_id)
+            .is_some_and(|u| dir.roles.has_permission(&u.roles, permission));
+        if allowed {
+            Ok(())
+        } else {
+            Err(format!("Access denied: '{permission}' permission required").into())
+        }
+    }
+
+    /// The literal `owner` role, else "Access denied: 'owner' role required".
+    pub fn require_owner(&self) -> Result<(), CmdError> {
+        if self.is_owner() {
+            Ok(())
+        } else {
+            Err("Access denied: 'owner' role required".into())
+        }
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.app
+            .dir
+            .borrow()
+            .user(self.user_id)
+            .is_some_and(|u| u.roles.iter().any(|r| r == "owner"))
+    }
+
     /// Whether the sender may do `action` in `channel` (current roles).
     pub fn can(&self, channel: &str, action: Action) -> bool {
         self.app.dir.borrow().can(self.user_id, channel, action)
@@ -270,11 +342,42 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
         &reply.route,
         packet.listener.as_deref(),
     );
+    if let Some((user_id, reason)) = reply.then_close {
+        for s in app.hub.sessions_of(&user_id) {
+            s.push(crate::server::outbox::Outgoing::Close(1000, reason));
+        }
+    }
 }
 
 async fn dispatch(ctx: &Ctx<'_>, packet: &Envelope<'_>) -> Outcome {
     match packet.cmd.as_ref() {
         "channels_get" => channels::channels_get(ctx).await,
+        "channel_create" => channels::channel_create(ctx).await,
+        "channel_update" => channels::channel_update(ctx).await,
+        "channel_move" => channels::channel_move(ctx).await,
+        "channel_delete" => channels::channel_delete(ctx).await,
+        "voice_join" => voice::voice_join(ctx),
+        "voice_leave" => voice::voice_leave(ctx),
+        "voice_mute" => voice::voice_mute(ctx, true),
+        "voice_unmute" => voice::voice_mute(ctx, false),
+        "voice_state" => voice::voice_state(ctx),
+        "role_create" => roles::role_create(ctx).await,
+        "role_update" => roles::role_update(ctx).await,
+        "role_delete" => roles::role_delete(ctx).await,
+        "role_reorder" => roles::role_reorder(ctx).await,
+        "user_roles_set" => roles::user_roles_set(ctx).await,
+        "self_role_add" => roles::self_role(ctx, true).await,
+        "self_role_remove" => roles::self_role(ctx, false).await,
+        "self_roles_list" => roles::self_roles_list(ctx),
+        "user_ban" => moderation::user_ban(ctx, true).await,
+        "user_unban" => moderation::user_ban(ctx, false).await,
+        "users_banned_list" => moderation::users_banned_list(ctx),
+        "user_timeout" => moderation::user_timeout(ctx),
+        "rate_limit_reset" => moderation::rate_limit_reset(ctx),
+        "user_leave" => moderation::user_leave(ctx).await,
+        "server_update" => moderation::server_update(ctx).await,
+        "slash_list" => slash::slash_list(ctx),
+        "slash_call" => slash::slash_call(ctx).await,
         "message_delete" => message_delete::message_delete(ctx).await,
         "message_edit" => message_edit::message_edit(ctx).await,
         "message_get" => history::message_get(ctx).await,
@@ -322,6 +425,23 @@ pub fn after_external_change(app: &App) {
             Some(_) => continue,
         };
         disconnect(&session, reason);
+    }
+    // Voice channels that were deleted or turned into something else lose their people.
+    let stale: Vec<String> = {
+        let dir = app.dir.borrow();
+        let voice = app.voice.borrow();
+        dir.users()
+            .filter_map(|u| {
+                voice
+                    .channel_of(&u.id)
+                    .map(|c| (u.id.clone(), c.to_string()))
+            })
+            .filter(|(_, c)| dir.channel(c).is_none_or(|c| c.kind() != "voice"))
+            .map(|(u, _)| u)
+            .collect()
+    };
+    for user in stale {
+        leave_voice(app, &user);
     }
 }
 

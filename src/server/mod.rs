@@ -40,6 +40,11 @@ pub fn run(
     let dir = db
         .load_directory()
         .map_err(|e| format!("cannot read the database: {e}"))?;
+    let overrides = match db.setting(crate::app::SERVER_OVERRIDES) {
+        Ok(Some(serde_json::Value::Object(map))) => map,
+        Ok(_) => serde_json::Map::new(),
+        Err(e) => return Err(format!("cannot read the database: {e}")),
+    };
     let reader = Db::open_reader(data_dir).map_err(|e| format!("cannot open the database: {e}"))?;
     let store =
         Store::start(db, reader).map_err(|e| format!("cannot start the storage thread: {e}"))?;
@@ -52,7 +57,7 @@ pub fn run(
     })?;
     let listener = Async::new(listener).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.get_ref().local_addr().map_err(|e| e.to_string())?;
-    let app = App::new(config, dir, store);
+    let app = App::new(config, dir, store, overrides);
     log::info!(
         "listening on {local} ({} mode, {} accounts, up to {} connections)",
         app.config.auth_mode,
@@ -183,7 +188,11 @@ async fn watch_store(app: Rc<App>) {
         log::info!(
             "the database was changed by another process: reloaded accounts, roles and channels"
         );
+        let channels_changed = app.dir.borrow().channels != dir.channels;
         *app.dir.borrow_mut() = dir;
         crate::commands::after_external_change(&app);
+        if channels_changed {
+            crate::commands::push_channel_lists(&app).await;
+        }
     }
 }

@@ -313,6 +313,56 @@ impl Db {
         Ok(())
     }
 
+    /// Replaces the whole channel list (order = positions).
+    pub fn replace_channels(&self, channels: &[Channel]) -> Result<()> {
+        self.conn.execute("DELETE FROM channels", [])?;
+        for (position, c) in channels.iter().enumerate() {
+            self.conn.execute(
+                "INSERT INTO channels (name, position, data) VALUES (?1, ?2, ?3)",
+                params![
+                    c.name(),
+                    position as i64,
+                    Value::Object(c.0.clone()).to_string()
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the whole role map (order kept).
+    pub fn replace_roles(&self, roles: &Roles) -> Result<()> {
+        self.conn.execute("DELETE FROM roles", [])?;
+        for (name, data) in &roles.0 {
+            self.conn.execute(
+                "INSERT INTO roles (name, data) VALUES (?1, ?2)",
+                params![name, data.to_string()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Moves a channel's history and read markers to a new name.
+    pub fn rename_channel_data(&self, old: &str, new: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE messages SET channel = ?2 WHERE channel = ?1",
+            params![old, new],
+        )?;
+        self.conn.execute(
+            "UPDATE unreads SET channel = ?2 WHERE channel = ?1",
+            params![old, new],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a channel's history and read markers.
+    pub fn delete_channel_data(&self, channel: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM messages WHERE channel = ?1", params![channel])?;
+        self.conn
+            .execute("DELETE FROM unreads WHERE channel = ?1", params![channel])?;
+        Ok(())
+    }
+
     /// Creates or replaces a role (a new one goes last).
     pub fn put_role(&self, name: &str, data: &Value) -> Result<()> {
         self.conn.execute(

@@ -395,3 +395,43 @@ pub fn prepared_dir(channels: &[Value], roles: &[(&str, Value)]) -> tempfile::Te
     db.commit().unwrap();
     dir
 }
+
+/// Registers `name`, grants it `role` with the admin command line, and returns a client
+/// logged in once the running server has picked the change up (presence packets read).
+pub fn with_role(server: &Server, name: &str, role: &str) -> Client {
+    drop(server.register(name));
+    let out = server.admin(&["grant-role", name, role]);
+    assert!(out.status.success(), "{out:?}");
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let mut c = server.connected();
+        let ready = c.login(name, "secret123");
+        if ready["user"]["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == role)
+        {
+            c.expect("user_connect");
+            return c;
+        }
+        assert!(Instant::now() < deadline, "{role} never reached the server");
+        drop(c);
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Reads packets until one with this `cmd` arrives (skipping presence and other noise).
+pub fn until(c: &mut Client, cmd: &str) -> Value {
+    loop {
+        let p = c.recv();
+        if p["cmd"] == cmd {
+            return p;
+        }
+    }
+}
+
+/// Reads and drops everything that arrives within `ms` milliseconds.
+pub fn drain(c: &mut Client, ms: u64) {
+    while c.try_recv(Duration::from_millis(ms)).is_ok() {}
+}

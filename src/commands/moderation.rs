@@ -1,0 +1,200 @@
+//! Moderation and server settings (§8.11, §8.12): `user_ban`, `user_unban`,
+//! `users_banned_list`, `user_timeout`, `rate_limit_reset`, `user_leave`, `server_update`.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::users::{UserRequest, target};
+use super::{Ctx, Outcome, Reply, disconnect, given};
+use crate::app::App;
+use crate::hub::Target;
+use crate::model::User;
+use crate::protocol::encode;
+
+/// Bans a user: `banned` goes first in their roles, and every connection of theirs is told
+/// why and closed. Returns false if they were banned already.
+pub async fn ban(app: &App, mut user: User) -> Result<bool, crate::store::StoreError> {
+    if user.is_banned() {
+        return Ok(false);
+    }
+    user.roles.insert(0, "banned".into());
+    let stored = user.clone();
+    app.write(move |db| db.update_user(&stored)).await?;
+    app.dir.borrow_mut().put_user(user.clone());
+    for session in app.hub.sessions_of(&user.id) {
+        disconnect(&session, "You have been banned");
+    }
+    log::info!("{} banned", user.username);
+    Ok(true)
+}
+
+/// Lifts a ban. Returns false if the user was not banned.
+pub async fn unban(app: &App, mut user: User) -> Result<bool, crate::store::StoreError> {
+    if !user.is_banned() {
+        return Ok(false);
+    }
+    user.roles.retain(|r| r != "banned");
+    let stored = user.clone();
+    app.write(move |db| db.update_user(&stored)).await?;
+    app.dir.borrow_mut().put_user(user);
+    Ok(true)
+}
+
+/// Puts a user in timeout and tells every connection of theirs.
+pub fn timeout(app: &App, user_id: &str, seconds: u64, reason: &str) {
+    app.limiter
+        .borrow_mut()
+        .timeout(user_id, seconds as f64, app.now());
+    let packet = encode(&json!({"cmd": "rate_limit", "reason": reason, "length": seconds * 1000}));
+    app.broadcast(Target::User(user_id), &packet);
+}
+
+pub async fn user_ban(ctx: &Ctx<'_>, banning: bool) -> Outcome {
+    ctx.require_owner()?;
+    let req: UserRequest = ctx.fields()?;
+    let Some(name) = given(&req.user) else {
+        return Err("User parameter is required".into());
+    };
+    let user = ctx.app.dir.borrow().resolve(name).cloned();
+    let (shown, changed) = match user {
+        None => (name.to_string(), false),
+        Some(u) => {
+            let shown = u.username.clone();
+            let changed = if banning {
+                ban(ctx.app, u).await
+            } else {
+                unban(ctx.app, u).await
+            };
+            (shown, changed.map_err(super::store_failed)?)
+        }
+    };
+    Ok(if banning {
+        Reply::to_sender(&json!({"cmd": "user_ban", "user": shown, "banned": changed}))
+    } else {
+        Reply::to_sender(&json!({"cmd": "user_unban", "user": shown, "unbanned": changed}))
+    })
+}
+
+pub fn users_banned_list(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_owner()?;
+    let dir = ctx.app.dir.borrow();
+    let users: Vec<&str> = dir
+        .users()
+        .filter(|u| u.is_banned())
+        .map(|u| u.username.as_str())
+        .collect();
+    Ok(Reply::to_sender(
+        &json!({"cmd": "users_banned_list", "users": users}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Timeout<'a> {
+    #[serde(borrow)]
+    user: Option<Cow<'a, str>>,
+    timeout: Option<Value>,
+}
+
+pub fn user_timeout(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_owner()?;
+    let req: Timeout = ctx.fields()?;
+    let Some(seconds) = req
+        .timeout
+        .as_ref()
+        .and_then(Value::as_u64)
+        .filter(|s| *s > 0)
+    else {
+        return Err("Timeout must be a positive integer".into());
+    };
+    let Some(name) = given(&req.user) else {
+        return Err("User parameter is required".into());
+    };
+    let Some(id) = ctx.app.dir.borrow().resolve(name).map(|u| u.id.clone()) else {
+        return Err("User not found".into());
+    };
+    if ctx.app.limiter.borrow().enabled() {
+        timeout(ctx.app, &id, seconds, "User timeout set");
+    }
+    Ok(Reply::to_sender(
+        &json!({"cmd": "user_timeout", "user": name, "timeout": seconds}),
+    ))
+}
+
+pub fn rate_limit_reset(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_server")?;
+    let req: UserRequest = ctx.fields()?;
+    let (id, username) = {
+        let dir = ctx.app.dir.borrow();
+        let user = target(&dir, &req)?;
+        (user.id.clone(), user.username.clone())
+    };
+    ctx.app.limiter.borrow_mut().reset(&id);
+    Ok(Reply::to_sender(&json!({
+        "cmd": "rate_limit_reset", "user": username, "val": format!("Rate limit reset for user {username}")
+    })))
+}
+
+pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
+    let Some(user) = ctx.app.dir.borrow().user(ctx.user_id).cloned() else {
+        return Err("User not found".into());
+    };
+    if user.is_banned() {
+        return Err("Banned accounts cannot be deleted".into());
+    }
+    let id = user.id.clone();
+    ctx.write(move |db| db.delete_user(&id).map(|_| ())).await?;
+    super::leave_voice(ctx.app, &user.id);
+    ctx.app.broadcast(
+        Target::All,
+        &encode(&json!({"cmd": "user_leave", "username": user.username})),
+    );
+    ctx.app.dir.borrow_mut().remove_user(&user.id);
+    log::info!("{} deleted their account", user.username);
+    Ok(Reply::to_sender(
+        &json!({"cmd": "user_leave", "user": user.username, "val": "User left server"}),
+    )
+    .then_close(&user.id, "account deleted"))
+}
+
+#[derive(Deserialize)]
+struct ServerUpdate {
+    name: Option<Value>,
+    icon: Option<Value>,
+    banner: Option<Value>,
+}
+
+pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_server")?;
+    let req: ServerUpdate = ctx.fields()?;
+    let mut changes = Map::new();
+    for (key, label, value) in [
+        ("name", "Name", &req.name),
+        ("icon", "Icon", &req.icon),
+        ("banner", "Banner", &req.banner),
+    ] {
+        match value {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => drop(changes.insert(key.into(), json!(s))),
+            Some(_) => return Err(format!("{label} must be a string or null").into()),
+        }
+    }
+    if changes.is_empty() {
+        return Err("No updates provided".into());
+    }
+    let mut overrides = ctx.app.server_overrides();
+    overrides.extend(changes.clone());
+    let stored = Value::Object(overrides);
+    ctx.write(move |db| db.set_setting(crate::app::SERVER_OVERRIDES, &stored))
+        .await?;
+    let mut all = ctx.app.server_overrides();
+    all.extend(changes.clone());
+    ctx.app.set_server_overrides(all);
+    ctx.app.server_info.borrow_mut().extend(changes);
+    let info = ctx.app.server_info.borrow().clone();
+    let text = |k: &str| info.get(k).cloned().unwrap_or_else(|| json!(""));
+    let packet = json!({"cmd": "server_update", "name": text("name"), "icon": text("icon"), "banner": text("banner")});
+    ctx.app.broadcast(Target::All, &encode(&packet));
+    Ok(Reply::to_sender(&packet))
+}

@@ -1,0 +1,504 @@
+//! Managing roles (§8.11): `role_create`, `role_update`, `role_delete`, `role_reorder`,
+//! `user_roles_set` (with the hierarchy check the original server lacks), and the
+//! self-assignable roles `self_role_add`, `self_role_remove`, `self_roles_list`.
+//! Every change reaches live sessions at once: permissions read the current roles.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{CmdError, Ctx, Outcome, Reply, given};
+use crate::app::App;
+use crate::hub::Target;
+use crate::model::{Roles, User};
+use crate::protocol::encode;
+
+/// Roles nobody may delete.
+const SYSTEM_ROLES: [&str; 3] = ["owner", "admin", "user"];
+/// Roles that may never be self-assignable.
+const PROTECTED: [&str; 3] = ["owner", "admin", "moderator"];
+
+fn position(roles: &Roles, name: &str) -> i64 {
+    roles
+        .get(name)
+        .and_then(|r| r.get("position"))
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX)
+}
+
+/// `can_manage_role` (§7.3): `manage_roles`, and the target strictly below the actor's best
+/// role, unless the actor is an owner.
+pub fn can_manage_role(roles: &Roles, actor: &[String], role: &str) -> Result<(), CmdError> {
+    if !roles.has_permission(actor, "manage_roles") {
+        return Err("Missing 'manage_roles' permission".into());
+    }
+    if actor.iter().any(|r| r == "owner") {
+        return Ok(());
+    }
+    if roles.get(role).is_none() {
+        return Err(format!("Role '{role}' not found").into());
+    }
+    let best = actor
+        .iter()
+        .map(|r| position(roles, r))
+        .min()
+        .unwrap_or(i64::MAX);
+    if position(roles, role) <= best {
+        return Err("Cannot manage roles at or above your position".into());
+    }
+    Ok(())
+}
+
+/// A role named by id or name.
+fn find(roles: &Roles, id_or_name: &str) -> Option<String> {
+    if roles.get(id_or_name).is_some() {
+        return Some(id_or_name.to_string());
+    }
+    roles
+        .0
+        .iter()
+        .find(|(_, r)| r.get("id").and_then(Value::as_str) == Some(id_or_name))
+        .map(|(n, _)| n.clone())
+}
+
+fn check_role_name(name: &str) -> Result<(), CmdError> {
+    if name == "banned"
+        || name.starts_with('!')
+        || name.chars().count() > 50
+        || name.chars().any(char::is_control)
+    {
+        return Err(
+            "Invalid role name: at most 50 characters, not `banned`, not starting with `!`".into(),
+        );
+    }
+    Ok(())
+}
+
+/// The channel whose permissions name `role` (also as `!role`), if any.
+fn used_by_channel(app: &App, role: &str) -> Option<String> {
+    let denial = format!("!{role}");
+    app.dir.borrow().channels.iter().find_map(|c| {
+        let perms = c.0.get("permissions")?.as_object()?;
+        let used = perms
+            .values()
+            .filter_map(Value::as_array)
+            .flatten()
+            .any(|r| r == role || r == &denial);
+        used.then(|| c.name().to_string())
+    })
+}
+
+/// Saves the role map and the users whose roles changed, then makes them live and sends
+/// everyone the new `roles_list`.
+async fn save(ctx: &Ctx<'_>, roles: Roles, users: Vec<User>) -> Result<(), CmdError> {
+    let (stored_roles, stored_users) = (roles.clone(), users.clone());
+    ctx.write(move |db| {
+        db.replace_roles(&stored_roles)?;
+        stored_users.iter().try_for_each(|u| db.update_user(u))
+    })
+    .await?;
+    {
+        let mut dir = ctx.app.dir.borrow_mut();
+        dir.roles = roles;
+        for u in users {
+            dir.put_user(u);
+        }
+    }
+    let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir.borrow().roles.0}));
+    ctx.app.broadcast(Target::All, &list);
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct RoleRequest<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    description: Option<Value>,
+    color: Option<Value>,
+    permissions: Option<Value>,
+    hoisted: Option<bool>,
+    self_assignable: Option<bool>,
+    category: Option<Value>,
+    roles: Option<Value>,
+}
+
+/// Sets the optional fields a request gives (strings or null; an array of strings).
+fn apply_fields(role: &mut Map<String, Value>, req: &RoleRequest<'_>) -> Result<(), CmdError> {
+    for (key, value) in [
+        ("description", &req.description),
+        ("color", &req.color),
+        ("category", &req.category),
+    ] {
+        match value {
+            None => {}
+            Some(v @ (Value::String(_) | Value::Null)) => drop(role.insert(key.into(), v.clone())),
+            Some(_) => return Err(format!("{key} must be a string or null").into()),
+        }
+    }
+    if let Some(p) = &req.permissions {
+        if !p.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+            return Err("Permissions must be an array of permission names".into());
+        }
+        role.insert("permissions".into(), p.clone());
+    }
+    if let Some(h) = req.hoisted {
+        role.insert("hoisted".into(), json!(h));
+    }
+    if let Some(s) = req.self_assignable {
+        role.insert("self_assignable".into(), json!(s));
+    }
+    Ok(())
+}
+
+pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_roles")?;
+    let req: RoleRequest = ctx.fields()?;
+    let Some(name) = given(&req.name).map(str::trim).filter(|n| !n.is_empty()) else {
+        return Err("Role name is required".into());
+    };
+    if req.self_assignable == Some(true) && PROTECTED.contains(&name) {
+        return Err(format!("Role '{name}' cannot be made self-assignable").into());
+    }
+    let mut roles = ctx.app.dir.borrow().roles.clone();
+    if roles.get(name).is_some() {
+        return Err("Role already exists".into());
+    }
+    check_role_name(name)?;
+    let id = crate::random::uuid_v4();
+    let mut role = Map::new();
+    for (k, v) in [
+        ("id", json!(id)),
+        ("description", Value::Null),
+        ("color", Value::Null),
+        ("hoisted", json!(false)),
+        ("permissions", json!([])),
+        ("self_assignable", json!(false)),
+        ("category", Value::Null),
+        ("position", json!(roles.0.len())),
+    ] {
+        role.insert(k.into(), v);
+    }
+    apply_fields(&mut role, &req)?;
+    roles.0.insert(name.to_string(), Value::Object(role));
+    save(ctx, roles, Vec::new()).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "role_create", "id": id, "name": name}),
+    ))
+}
+
+pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_roles")?;
+    let req: RoleRequest = ctx.fields()?;
+    let Some(key) = given(&req.id).or(given(&req.name)) else {
+        return Err("Role id or name is required".into());
+    };
+    let (mut roles, actor) = {
+        let dir = ctx.app.dir.borrow();
+        (
+            dir.roles.clone(),
+            dir.user(ctx.user_id)
+                .map(|u| u.roles.clone())
+                .unwrap_or_default(),
+        )
+    };
+    let Some(current) = find(&roles, key) else {
+        return Err("Role not found".into());
+    };
+    can_manage_role(&roles, &actor, &current)?;
+    // With an id, `name` is the new name.
+    let new_name = given(&req.id)
+        .and(given(&req.name))
+        .map(str::trim)
+        .filter(|n| *n != current);
+    let name = new_name.unwrap_or(&current).to_string();
+    let self_assignable = req.self_assignable.unwrap_or(false);
+    if self_assignable && PROTECTED.contains(&name.as_str()) {
+        return Err(format!("Role '{name}' cannot be made self-assignable").into());
+    }
+    let mut users = Vec::new();
+    if let Some(new) = new_name {
+        check_role_name(new)?;
+        if new.is_empty() || roles.get(new).is_some() {
+            return Err("Role already exists".into());
+        }
+        if let Some(c) = used_by_channel(ctx.app, &current) {
+            return Err(
+                format!("Cannot rename role: it is used in channel '{c}' permissions").into(),
+            );
+        }
+        users = ctx
+            .app
+            .dir
+            .borrow()
+            .users()
+            .filter(|u| u.roles.contains(&current))
+            .map(|u| {
+                let mut u = u.clone();
+                u.roles
+                    .iter_mut()
+                    .filter(|r| **r == current)
+                    .for_each(|r| *r = new.to_string());
+                u
+            })
+            .collect();
+    }
+    let mut role = roles.get(&current).cloned().unwrap_or_default();
+    apply_fields(&mut role, &req)?;
+    let id = role.get("id").cloned().unwrap_or(Value::Null);
+    // Renaming keeps the role's place in the map.
+    roles.0 = roles
+        .0
+        .into_iter()
+        .map(|(n, r)| {
+            if n == current {
+                (name.clone(), Value::Object(role.clone()))
+            } else {
+                (n, r)
+            }
+        })
+        .collect();
+    save(ctx, roles, users).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "role_update", "id": id, "name": name, "updated": true}),
+    ))
+}
+
+pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
+    let req: RoleRequest = ctx.fields()?;
+    let Some(key) = given(&req.id).or(given(&req.name)) else {
+        return Err("Role id or name is required".into());
+    };
+    ctx.require_permission("manage_roles")?;
+    let (mut roles, actor) = {
+        let dir = ctx.app.dir.borrow();
+        (
+            dir.roles.clone(),
+            dir.user(ctx.user_id)
+                .map(|u| u.roles.clone())
+                .unwrap_or_default(),
+        )
+    };
+    let Some(name) = find(&roles, key) else {
+        return Err("Role not found".into());
+    };
+    can_manage_role(&roles, &actor, &name)?;
+    if SYSTEM_ROLES.contains(&name.as_str()) {
+        return Err("Cannot delete system roles".into());
+    }
+    if let Some(c) = used_by_channel(ctx.app, &name) {
+        return Err(format!("Role is used in channel '{c}' permissions").into());
+    }
+    let users: Vec<User> = ctx
+        .app
+        .dir
+        .borrow()
+        .users()
+        .filter(|u| u.roles.contains(&name))
+        .map(|u| {
+            let mut u = u.clone();
+            u.roles.retain(|r| *r != name);
+            u
+        })
+        .collect();
+    let id = roles
+        .get(&name)
+        .and_then(|r| r.get("id"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    roles.0.shift_remove(&name);
+    save(ctx, roles, users).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "role_delete", "id": id, "name": name, "deleted": true}),
+    ))
+}
+
+pub async fn role_reorder(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_roles")?;
+    let req: RoleRequest = ctx.fields()?;
+    let Some(order) = req
+        .roles
+        .as_ref()
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
+        return Err("Roles array is required".into());
+    };
+    let (mut roles, actor) = {
+        let dir = ctx.app.dir.borrow();
+        (
+            dir.roles.clone(),
+            dir.user(ctx.user_id)
+                .map(|u| u.roles.clone())
+                .unwrap_or_default(),
+        )
+    };
+    let mut names = Vec::new();
+    for entry in order {
+        let Some(name) = entry.as_str().and_then(|e| find(&roles, e)) else {
+            return Err("Failed to reorder roles".into());
+        };
+        names.push(name);
+    }
+    for (i, name) in names.iter().enumerate() {
+        if position(&roles, name) != i as i64 {
+            can_manage_role(&roles, &actor, name)?;
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        if let Some(r) = roles.0.get_mut(name).and_then(Value::as_object_mut) {
+            r.insert("position".into(), json!(i));
+        }
+    }
+    let mut ordered: Vec<(String, Value)> = std::mem::take(&mut roles.0).into_iter().collect();
+    ordered.sort_by_key(|(_, r)| {
+        r.get("position")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX)
+    });
+    roles.0 = ordered.into_iter().collect();
+    save(ctx, roles, Vec::new()).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "role_reorder", "roles": order}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct SetRoles<'a> {
+    #[serde(borrow)]
+    user: Option<Cow<'a, str>>,
+    roles: Option<Value>,
+}
+
+pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_users")?;
+    let req: SetRoles = ctx.fields()?;
+    let Some(name) = given(&req.user) else {
+        return Err("User parameter is required".into());
+    };
+    let Some(wanted) = req
+        .roles
+        .as_ref()
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
+        return Err("Roles list is required".into());
+    };
+    let (mut user, roles, actor) = {
+        let dir = ctx.app.dir.borrow();
+        let user = dir.resolve(name).cloned().ok_or("User not found")?;
+        (
+            user,
+            dir.roles.clone(),
+            dir.user(ctx.user_id)
+                .map(|u| u.roles.clone())
+                .unwrap_or_default(),
+        )
+    };
+    let mut new_roles = Vec::new();
+    for r in wanted {
+        let Some(r) = r.as_str().filter(|r| roles.get(r).is_some()) else {
+            return Err(format!(
+                "Role '{}' does not exist",
+                r.as_str().map_or_else(|| r.to_string(), str::to_string)
+            )
+            .into());
+        };
+        if !new_roles.iter().any(|n| n == r) {
+            new_roles.push(r.to_string());
+        }
+    }
+    // Nobody hands out or takes away a role at or above their own (owners excepted).
+    let changed = new_roles
+        .iter()
+        .filter(|r| !user.roles.contains(r))
+        .chain(user.roles.iter().filter(|r| !new_roles.contains(r)));
+    for r in changed {
+        can_manage_role(&roles, &actor, r)?;
+    }
+    if user.is_banned() {
+        new_roles.insert(0, "banned".into());
+    }
+    user.roles = new_roles;
+    let stored = user.clone();
+    ctx.write(move |db| db.update_user(&stored)).await?;
+    ctx.app.dir.borrow_mut().put_user(user.clone());
+    Ok(Reply::global(
+        &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": roles.color_of(&user.roles), "global": true}),
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct SelfRole<'a> {
+    #[serde(borrow)]
+    role: Option<Cow<'a, str>>,
+}
+
+pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
+    let req: SelfRole = ctx.fields()?;
+    let Some(role) = given(&req.role) else {
+        return Err("Role name is required".into());
+    };
+    let (mut user, roles) = {
+        let dir = ctx.app.dir.borrow();
+        (
+            dir.user(ctx.user_id).cloned().ok_or("User not found")?,
+            dir.roles.clone(),
+        )
+    };
+    let Some(data) = roles.get(role) else {
+        return Err("Role not found".into());
+    };
+    if data.get("self_assignable") != Some(&json!(true)) {
+        return Err("This role is not self-assignable".into());
+    }
+    let has = user.roles.iter().any(|r| r == role);
+    match (add, has) {
+        (true, true) => return Err("You already have this role".into()),
+        (false, false) => return Err("You don't have this role".into()),
+        (true, false) => user.roles.push(role.to_string()),
+        (false, true) => user.roles.retain(|r| r != role),
+    }
+    let stored = user.clone();
+    ctx.write(move |db| db.update_user(&stored)).await?;
+    ctx.app.dir.borrow_mut().put_user(user.clone());
+    let color = roles.color_of(&user.roles);
+    let update = encode(
+        &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": color}),
+    );
+    ctx.app.broadcast(Target::All, &update);
+    let cmd = if add {
+        "self_role_add"
+    } else {
+        "self_role_remove"
+    };
+    Ok(Reply::to_sender(
+        &json!({"cmd": cmd, "role": role, "success": true, "roles": user.roles}),
+    ))
+}
+
+pub fn self_roles_list(ctx: &Ctx<'_>) -> Outcome {
+    let dir = ctx.app.dir.borrow();
+    let mine = dir
+        .user(ctx.user_id)
+        .map(|u| u.roles.clone())
+        .unwrap_or_default();
+    let list: Vec<Value> = dir
+        .roles
+        .0
+        .iter()
+        .filter(|(_, r)| r.get("self_assignable") == Some(&json!(true)))
+        .map(|(name, r)| {
+            let mut r = r.clone();
+            r["name"] = json!(name);
+            r["assigned"] = json!(mine.contains(name));
+            r
+        })
+        .collect();
+    Ok(Reply::to_sender(
+        &json!({"cmd": "self_roles_list", "roles": list}),
+    ))
+}
