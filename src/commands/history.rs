@@ -2,14 +2,12 @@
 //! `messages_search`, `messages_around`. All reads run on the store's reader thread and
 //! touch only the page asked for.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::hub::Target;
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 /// `limit` of `messages_get` at most.
 const MAX_PAGE: usize = 200;
@@ -19,17 +17,17 @@ const MAX_REPLIES: usize = 200;
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     start: Option<Value>,
     limit: Option<Value>,
     #[serde(borrow)]
-    query: Option<Cow<'a, str>>,
+    query: Option<Text<'a>>,
     #[serde(borrow)]
-    around: Option<Cow<'a, str>>,
+    around: Option<Text<'a>>,
     bounds: Option<Value>,
 }
 

@@ -1,8 +1,8 @@
 //! `message_delete` (§8.3): own messages with `delete_own`, others' with `delete`.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
@@ -11,11 +11,11 @@ use crate::model::Action;
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
 }
 
 enum Delete {

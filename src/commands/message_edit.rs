@@ -1,8 +1,8 @@
 //! `message_edit` (§8.2): authors edit their own messages.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::{Value, json};
 
 use super::message_new::{check_length, validate_embeds};
@@ -13,13 +13,13 @@ use crate::model::{Action, Message};
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
     #[serde(borrow)]
-    content: Option<Cow<'a, str>>,
+    content: Option<Text<'a>>,
     embeds: Option<Value>,
 }
 

@@ -1,8 +1,6 @@
 //! `message_new` (§8.1): post a message; it is stored, committed, then broadcast to the
 //! viewers of the channel (sender last).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -11,18 +9,18 @@ use crate::app::App;
 use crate::hub::Target;
 use crate::model::message::{SERVER_AUTHOR, pings};
 use crate::model::{Action, Message};
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
     #[serde(borrow)]
-    content: Option<Cow<'a, str>>,
+    content: Option<Text<'a>>,
     #[serde(borrow)]
-    reply_to: Option<Cow<'a, str>>,
+    reply_to: Option<Text<'a>>,
     ping: Option<bool>,
     embeds: Option<Value>,
     attachments: Option<Value>,

@@ -170,7 +170,7 @@ pub struct Ctx<'a> {
 }
 
 /// An empty string counts as missing, as in the original server.
-pub fn given<'f>(field: &'f Option<Cow<'_, str>>) -> Option<&'f str> {
+pub fn given<'f>(field: &'f Option<protocol::Text<'_>>) -> Option<&'f str> {
     field.as_deref().filter(|s| !s.is_empty())
 }
 

@@ -1,8 +1,6 @@
 //! Moderation and server settings (§8.11, §8.12): `user_ban`, `user_unban`,
 //! `users_banned_list`, `user_timeout`, `rate_limit_reset`, `user_leave`, `server_update`.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -11,7 +9,7 @@ use super::{Ctx, Outcome, Reply, disconnect, given};
 use crate::app::App;
 use crate::hub::Target;
 use crate::model::User;
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 /// Bans a user: `banned` goes first in their roles, and every connection of theirs is told
 /// why and closed. Returns false if they were banned already.
@@ -93,7 +91,7 @@ pub fn users_banned_list(ctx: &Ctx<'_>) -> Outcome {
 #[derive(Deserialize)]
 struct Timeout<'a> {
     #[serde(borrow)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Text<'a>>,
     timeout: Option<Value>,
 }
 

@@ -2,9 +2,9 @@
 //! state, unknown ids are an error, and `message_pin` with `"pinned": false` unpins (the
 //! web client unpins that way).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
@@ -13,9 +13,9 @@ use crate::model::Action;
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     pinned: Option<bool>,
 }
 
@@ -55,7 +55,7 @@ pub async fn pin(ctx: &Ctx<'_>, cmd: &str) -> Outcome {
 #[derive(Deserialize)]
 struct ChannelOnly<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
 }
 
 pub async fn messages_pinned(ctx: &Ctx<'_>) -> Outcome {

@@ -1,9 +1,9 @@
 //! Nicknames (`nickname_update`, `nickname_remove`, for oneself) and profile pictures
 //! (`pfp_set`, `pfp_get`) (§8.10).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
@@ -12,7 +12,7 @@ use crate::config::AuthMode;
 #[derive(Deserialize)]
 struct NicknameRequest<'a> {
     #[serde(borrow)]
-    nickname: Option<Cow<'a, str>>,
+    nickname: Option<Text<'a>>,
 }
 
 pub async fn nickname(ctx: &Ctx<'_>, update: bool) -> Outcome {
@@ -47,7 +47,7 @@ pub async fn nickname(ctx: &Ctx<'_>, update: bool) -> Outcome {
 #[derive(Deserialize)]
 struct PfpSet<'a> {
     #[serde(borrow)]
-    url: Option<Cow<'a, str>>,
+    url: Option<Text<'a>>,
 }
 
 pub async fn pfp_set(ctx: &Ctx<'_>) -> Outcome {
@@ -87,7 +87,7 @@ pub async fn pfp_set(ctx: &Ctx<'_>) -> Outcome {
 #[derive(Deserialize)]
 struct PfpGet<'a> {
     #[serde(borrow)]
-    username: Option<Cow<'a, str>>,
+    username: Option<Text<'a>>,
 }
 
 pub fn pfp_get(ctx: &Ctx<'_>) -> Outcome {

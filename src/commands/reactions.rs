@@ -1,8 +1,8 @@
 //! `message_react_add`, `message_react_remove` (§8.5).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
@@ -11,13 +11,13 @@ use crate::model::Action;
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    emoji: Option<Cow<'a, str>>,
+    emoji: Option<Text<'a>>,
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
 }
 
 pub async fn react(ctx: &Ctx<'_>, add: bool) -> Outcome {

@@ -3,8 +3,6 @@
 //! self-assignable roles `self_role_add`, `self_role_remove`, `self_roles_list`.
 //! Every change reaches live sessions at once: permissions read the current roles.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -12,7 +10,7 @@ use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Target;
 use crate::model::{Roles, User};
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 /// Roles nobody may delete.
 const SYSTEM_ROLES: [&str; 3] = ["owner", "admin", "user"];
@@ -113,9 +111,9 @@ async fn save(ctx: &Ctx<'_>, roles: Roles, users: Vec<User>) -> Result<(), CmdEr
 #[derive(Deserialize)]
 struct RoleRequest<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Text<'a>>,
     description: Option<Value>,
     color: Option<Value>,
     permissions: Option<Value>,
@@ -368,7 +366,7 @@ pub async fn role_reorder(ctx: &Ctx<'_>) -> Outcome {
 #[derive(Deserialize)]
 struct SetRoles<'a> {
     #[serde(borrow)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Text<'a>>,
     roles: Option<Value>,
 }
 
@@ -434,7 +432,7 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
 #[derive(Deserialize)]
 struct SelfRole<'a> {
     #[serde(borrow)]
-    role: Option<Cow<'a, str>>,
+    role: Option<Text<'a>>,
 }
 
 pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {

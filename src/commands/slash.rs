@@ -2,8 +2,6 @@
 //! `/ban`, `/unban`, `/mute`, `/unmute`. A command's text output is stored in the channel
 //! as a message from `originChats` with an `interaction`, and broadcast like `message_new`.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -13,7 +11,7 @@ use crate::hub::Target;
 use crate::model::message::SERVER_AUTHOR;
 use crate::model::user::local_id;
 use crate::model::{Message, User};
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 /// A built-in command: name, description, options (name, description, type, required),
 /// and whether it is for moderators (`admin` or `owner`).
@@ -108,7 +106,7 @@ pub fn slash_list(_ctx: &Ctx<'_>) -> Outcome {
 #[derive(Deserialize)]
 struct Call<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     command: Option<Value>,
     args: Option<Value>,
 }

@@ -1,7 +1,5 @@
 //! `status_set`, `status_get` (§8.10). Going invisible looks like leaving to everyone else.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::json;
 
@@ -9,16 +7,16 @@ use super::users::{UserRequest, target};
 use super::{Ctx, Outcome, Reply, given};
 use crate::hub::Target;
 use crate::model::Status;
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 const STATUSES: [&str; 5] = ["online", "idle", "dnd", "offline", "invisible"];
 
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
+    text: Option<Text<'a>>,
 }
 
 pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {

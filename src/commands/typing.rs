@@ -1,8 +1,8 @@
 //! `typing` (§8.4): a typing indicator for the channel's viewers (rate limited).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
@@ -10,9 +10,9 @@ use super::{Ctx, Outcome, Reply, given};
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
 }
 
 pub fn typing(ctx: &Ctx<'_>) -> Outcome {

@@ -1,24 +1,22 @@
 //! Read markers: `unreads_get`, `unreads_ack`, `unreads_count`. The web client calls
 //! `unreads_get` on every start.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Map, json};
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::hub::Target;
 use crate::model::Action;
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    thread_id: Option<Cow<'a, str>>,
+    thread_id: Option<Text<'a>>,
     #[serde(borrow)]
-    message_id: Option<Cow<'a, str>>,
+    message_id: Option<Text<'a>>,
 }
 
 pub async fn unreads_get(ctx: &Ctx<'_>) -> Outcome {

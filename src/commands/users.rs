@@ -1,8 +1,8 @@
 //! Members and roles: `users_list`, `users_online`, `user_roles_get`, `roles_list`.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::protocol::Text;
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, Reply, given};
@@ -54,7 +54,7 @@ pub fn users_online(ctx: &Ctx<'_>) -> Outcome {
 #[derive(Deserialize)]
 pub struct UserRequest<'a> {
     #[serde(borrow)]
-    pub user: Option<Cow<'a, str>>,
+    pub user: Option<Text<'a>>,
 }
 
 /// The user a request names (`user`): "User parameter is required" / "User not found".

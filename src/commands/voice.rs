@@ -2,23 +2,21 @@
 //! `voice_state`. Participants of a channel see each other's peer ids; other viewers get the
 //! same events without them.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::model::Action;
-use crate::protocol::encode;
+use crate::protocol::{Text, encode};
 use crate::voice::Participant;
 
 #[derive(Deserialize)]
 struct Request<'a> {
     #[serde(borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    peer_id: Option<Cow<'a, str>>,
+    peer_id: Option<Text<'a>>,
 }
 
 /// Sends a voice event about `p` to VOICE(channel), `members` being the participants.

@@ -122,6 +122,40 @@ pub fn fields<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
     })
 }
 
+/// A string field that borrows from the frame when it has no escapes (serde's own
+/// `Option<Cow<str>>` always copies). Derefs to `str`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// A field that accepts any JSON value and keeps it only when it is a string.
 ///
 /// For requests where a wrong type must give the same answer as a missing field (e.g. a
@@ -236,14 +270,17 @@ mod tests {
     #[derive(Deserialize, Debug)]
     struct Req<'a> {
         #[serde(borrow)]
-        content: Option<Cow<'a, str>>,
+        content: Option<Text<'a>>,
         limit: Option<i64>,
     }
 
     #[test]
     fn fields_decode_and_name_the_bad_field() {
         let r: Req = fields(r#"{"cmd":"x","content":"hi","limit":3}"#).unwrap();
-        assert_eq!(r.content.as_deref(), Some("hi"));
+        assert!(
+            matches!(r.content, Some(Text(Cow::Borrowed("hi")))),
+            "borrowed, not copied"
+        );
         assert_eq!(r.limit, Some(3));
         let r: Req = fields(r#"{"cmd":"x","content":"line\nbreak"}"#).unwrap();
         assert_eq!(r.content.as_deref(), Some("line\nbreak"));
