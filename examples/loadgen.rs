@@ -4,7 +4,9 @@
 //! cargo run --release --example loadgen -- <mode> [options]
 //!
 //! modes:
-//!   connect --clients N [--rate R/s] [--steps 0,100,500,1000]
+//!   connect --clients N [--rate R/s] [--steps 0,100,500,1000] [--existing]
+//!           (--existing: the accounts are made first and the server restarted, so the
+//!           steps measure logins of existing accounts: connection cost alone)
 //!   fanout  --clients N --senders S (--rate MSGS_PER_S | --outstanding K) --duration SECS [--size BYTES]
 //!   slow    --clients N --rate R --duration SECS [--senders S] [--slow-rcvbuf BYTES]
 //!   logins  --chatters C --rate R --logins L --duration SECS [--senders S]
@@ -253,6 +255,7 @@ struct Args {
     settle: f64,
     timeout: Option<f64>,
     slow_rcvbuf: usize,
+    existing: bool,
 }
 
 const USAGE: &str =
@@ -289,6 +292,7 @@ fn parse_args() -> Result<Args, String> {
         settle: 1.0,
         timeout: None,
         slow_rcvbuf: 4096,
+        existing: false,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -314,6 +318,7 @@ fn parse_args() -> Result<Args, String> {
             "--timeout" => a.timeout = Some(num(&flag, it.next())?),
             "--slow-rcvbuf" => a.slow_rcvbuf = num(&flag, it.next())?,
             "--rate-limit" => a.rate_limit = true,
+            "--existing" => a.existing = true,
             "--steps" => {
                 let v = it.next().ok_or("--steps needs a value")?;
                 let mut s = v
@@ -2125,8 +2130,12 @@ fn main() {
     let mut existing = 0;
     let server = match a.addr {
         Some(_) => None,
-        None if a.mode == "logins" && cost > 4 => {
-            let chatters = a.chatters.unwrap_or(0);
+        None if (a.mode == "logins" && cost > 4) || (a.mode == "connect" && a.existing) => {
+            let chatters = if a.mode == "connect" {
+                total_clients
+            } else {
+                a.chatters.unwrap_or(0)
+            };
             let first = start_server(&a, total_clients + 64, 4, None).unwrap_or_else(|e| fail(e));
             let pre = Arc::new(Ctx {
                 addr: first.addr,

@@ -117,6 +117,9 @@ pub struct Connections {
     pub send_queue_packets: usize,
     /// Bytes waiting to be written to one client, same rule.
     pub send_queue_bytes: usize,
+    /// The kernel's send buffer per connection (SO_SNDBUF). Small, so that what a slow
+    /// reader leaves unread piles up in the outbox, where it is counted.
+    pub socket_send_buffer_bytes: usize,
     /// Time allowed for the HTTP request / WebSocket upgrade.
     pub handshake_timeout_seconds: u64,
     /// Interval of the `{"cmd":"ping"}` heartbeat (and a WebSocket ping).
@@ -407,6 +410,7 @@ fn known_keys() -> Known {
                 ("max_message_bytes", None),
                 ("send_queue_packets", None),
                 ("send_queue_bytes", None),
+                ("socket_send_buffer_bytes", None),
                 ("handshake_timeout_seconds", None),
                 ("ping_interval_seconds", None),
                 ("idle_timeout_seconds", None),
@@ -568,6 +572,7 @@ impl Default for Connections {
             max_message_bytes: 64 * 1024,
             send_queue_packets: 256,
             send_queue_bytes: 1024 * 1024,
+            socket_send_buffer_bytes: 64 * 1024,
             handshake_timeout_seconds: 10,
             ping_interval_seconds: 30,
             idle_timeout_seconds: 90,

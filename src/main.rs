@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use originchats_server::{admin, cli, config, import, logger, server};
 
 fn main() -> ExitCode {
+    originchats_server::memory::limit_arenas();
     logger::init();
     let args = match cli::parse(std::env::args().skip(1)) {
         Ok(args) => args,

@@ -169,8 +169,9 @@ fn moderation_commands() {
         until(&mut owner, "message_new")["message"]["content"],
         "🚫 **USR:local_bob** has been banned.\n**Reason:** rude"
     );
+    owner.send(call("ban", json!({"username": "bob"})));
     assert_eq!(
-        owner.request(call("ban", json!({"username": "bob"}))),
+        until(&mut owner, "error"),
         err("User 'USR:local_bob' is already banned")
     );
     owner.send(call("unban", json!({"username": "USR:local_bob"})));

@@ -67,11 +67,7 @@ fn a_slow_reader_is_dropped_while_others_keep_chatting() {
         }
     }
     server.wait_log("dropped: slow consumer");
-    assert!(
-        server
-            .log()
-            .contains("closed: slow consumer: too much unread data queued")
-    );
+    server.wait_log("closed: slow consumer: too much unread data queued");
     // The others were told carol left (unless they read it above) and still chat.
     assert_eq!(alice.request(json!({"cmd": "ping"}))["cmd"], "pong");
     let online = bob.request(json!({"cmd": "users_online"}));

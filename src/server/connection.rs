@@ -1,31 +1,40 @@
 //! One TCP connection, from the HTTP request to the WebSocket close.
 //!
-//! A WebSocket connection is one task running three futures at once: the reader (frames
-//! in, one packet handled at a time, in order), the writer (drains the outbox, writes every
-//! queued frame, then flushes once) and a watcher that ends everything when the outbox is
-//! killed (slow consumer, idle peer). Whichever finishes first ends the connection; the
-//! [`Cleanup`] guard then does the presence bookkeeping, even after a panic.
+//! A WebSocket connection is one task running three futures at once: the reader
+//! (async-tungstenite reads and checks frames; packets are handled one at a time, in
+//! order), the writer (drains the outbox and writes the queued frames itself, see
+//! [`super::frames`]) and a watcher that ends everything when the outbox is killed (slow
+//! consumer, idle peer). Whichever finishes first ends the connection; the [`Cleanup`]
+//! guard then does the presence bookkeeping, even after a panic.
+//!
+//! Both sides share the socket. The reader's own writes (tungstenite's pong replies) are
+//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave.
 
 use std::borrow::Cow;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_tungstenite::WebSocketStream;
-use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, error::CapacityError};
-use futures_lite::{FutureExt, StreamExt};
-use futures_util::SinkExt;
+use futures_lite::{AsyncRead, AsyncWrite, FutureExt, StreamExt};
 use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::http;
 use super::outbox::Outgoing;
+use super::{frames, http};
 use crate::app::App;
 use crate::hub::Session;
 use crate::protocol::encode;
+
+/// Bytes read from the socket at a time: most chat packets fit; larger ones take more reads.
+/// Every connection keeps this much allocated, so it is small.
+const READ_BUFFER: usize = 512;
 
 type Reason = Cow<'static, str>;
 
@@ -85,14 +94,24 @@ async fn websocket(
         return;
     }
     let limits = &app.config.connections;
+    // Kernel buffering counts toward what a slow reader may leave unread: keep it small, so
+    // that the outbox limit decides.
+    if let Err(e) =
+        rustix::net::sockopt::set_socket_send_buffer_size(&stream, limits.socket_send_buffer_bytes)
+    {
+        log::debug!("{peer}: cannot set the socket send buffer: {e}");
+    }
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(limits.send_queue_bytes + limits.max_message_bytes)
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limits.max_message_bytes))
         .max_frame_size(Some(limits.max_message_bytes));
-    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
     let session = app.hub.open(peer);
+    let read_side = ReadSide {
+        stream: stream.clone(),
+        session: session.clone(),
+    };
+    let ws =
+        WebSocketStream::from_partially_read(read_side, rest, Role::Server, Some(config)).await;
     log::info!(
         "connection {} from {peer} opened ({} open)",
         session.id,
@@ -104,9 +123,8 @@ async fn websocket(
     };
     session.send(app.handshake(&session));
 
-    let (sender, receiver) = ws.split();
-    let reason = read_loop(&app, &session, receiver)
-        .or(write_loop(&session, sender))
+    let reason = read_loop(&app, &session, ws)
+        .or(write_loop(&session, stream))
         .or(async { Cow::Borrowed(session.outbox.killed().await) })
         .await;
     log::info!("connection {} from {peer} closed: {reason}", session.id);
@@ -124,12 +142,50 @@ impl Drop for Cleanup {
     }
 }
 
-type Receiver = async_tungstenite::WebSocketReceiver<TcpStream>;
-type Sender = async_tungstenite::WebSocketSender<TcpStream>;
+/// The socket as the WebSocket reader sees it: reads go to the socket, writes (pong
+/// replies) are queued on the outbox for the writer.
+struct ReadSide {
+    stream: TcpStream,
+    session: Rc<Session>,
+}
 
-async fn read_loop(app: &Rc<App>, session: &Rc<Session>, mut receiver: Receiver) -> Reason {
+impl AsyncRead for ReadSide {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ReadSide {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.session
+            .push(Outgoing::Raw(Bytes::copy_from_slice(buf)));
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+async fn read_loop(
+    app: &Rc<App>,
+    session: &Rc<Session>,
+    mut ws: WebSocketStream<ReadSide>,
+) -> Reason {
     loop {
-        let message = match receiver.next().await {
+        let message = match ws.next().await {
             None => return "closed by the peer".into(),
             Some(Ok(m)) => m,
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
@@ -145,12 +201,21 @@ async fn read_loop(app: &Rc<App>, session: &Rc<Session>, mut receiver: Receiver)
         };
         session.last_seen.set(Instant::now());
         match message {
-            Message::Text(text) => crate::commands::handle_frame(app, session, text.as_str()).await,
+            // Boxed: an idle connection's task then does not reserve room for the largest
+            // command handler; the box lives only while a packet is handled.
+            Message::Text(text) => {
+                Box::pin(crate::commands::handle_frame(app, session, text.as_str())).await
+            }
             Message::Binary(_) => session.send(encode(&json!({
                 "cmd": "error",
                 "val": "Binary frames are not supported: send JSON text frames"
             }))),
-            Message::Close(_) => return "closed by the peer".into(),
+            Message::Close(_) => {
+                // Answer the close handshake, then end.
+                session.push(Outgoing::Close(1000, ""));
+                closing(session).await;
+                return "closed by the peer".into();
+            }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
         if session.outbox.is_closed() {
@@ -159,39 +224,40 @@ async fn read_loop(app: &Rc<App>, session: &Rc<Session>, mut receiver: Receiver)
     }
 }
 
-/// Gives the writer a moment to send a queued close frame.
+/// Gives the writer a moment to send a queued close frame (it ends the connection when it
+/// has), then gives up on a peer that does not take it.
 async fn closing(session: &Session) -> Reason {
     Timer::after(Duration::from_secs(5)).await;
     session.outbox.kill("the peer did not take the close frame");
     "closed by the server".into()
 }
 
-async fn write_loop(session: &Rc<Session>, mut sender: Sender) -> Reason {
+/// Writes whatever is queued, a batch per system call, until a close frame or an error.
+async fn write_loop(session: &Rc<Session>, mut stream: TcpStream) -> Reason {
+    let mut batch: Vec<Outgoing> = Vec::new();
     loop {
         let Some(first) = session.outbox.next().await else {
-            return "killed".into();
+            // Killed: say why (resolves at once).
+            return Cow::Borrowed(session.outbox.killed().await);
         };
-        let mut next = Some(first);
-        while let Some(item) = next {
-            let sent = match item {
-                Outgoing::Text(text) => sender.feed(Message::Text(text)).await,
-                Outgoing::Ping => sender.feed(Message::Ping(Bytes::new())).await,
-                Outgoing::Close(code, reason) => {
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    };
-                    let _ = sender.send(Message::Close(Some(frame))).await;
-                    return Cow::Borrowed(reason);
-                }
-            };
-            if let Err(e) = sent {
-                return format!("write failed: {e}").into();
+        batch.push(first);
+        while batch.len() < frames::BATCH {
+            match session.outbox.try_next() {
+                Some(item) => batch.push(item),
+                None => break,
             }
-            next = session.outbox.try_next();
         }
-        if let Err(e) = sender.flush().await {
-            return format!("write failed: {e}").into();
+        match frames::write_batch(&mut stream, &batch).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let reason = batch.iter().find_map(|i| match i {
+                    Outgoing::Close(_, reason) if !reason.is_empty() => Some(*reason),
+                    _ => None,
+                });
+                return Cow::Borrowed(reason.unwrap_or("closed"));
+            }
+            Err(e) => return format!("write failed: {e}").into(),
         }
+        batch.clear();
     }
 }

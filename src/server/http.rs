@@ -27,14 +27,15 @@ pub struct Request {
 
 /// Reads one request head. `Ok(None)` = the peer closed or sent garbage.
 pub async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    let mut buf = Vec::new();
     loop {
-        let n = stream.read(&mut chunk).await?;
+        let filled = buf.len();
+        buf.resize(filled + 1024, 0);
+        let n = stream.read(&mut buf[filled..]).await?;
+        buf.truncate(filled + n);
         if n == 0 {
             return Ok(None);
         }
-        buf.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&buf) {

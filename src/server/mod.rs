@@ -4,6 +4,7 @@
 //! Everything here runs on one thread, in one `smol::LocalExecutor`.
 
 pub mod connection;
+pub mod frames;
 pub mod http;
 pub mod outbox;
 
@@ -163,6 +164,7 @@ async fn heartbeat(app: Rc<App>) {
             session.send(ping.clone());
             session.push(Outgoing::Ping);
         }
+        crate::memory::trim();
     }
 }
 

@@ -10,14 +10,19 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::task::{Poll, Waker};
 
+use async_tungstenite::tungstenite::Bytes;
+
 use crate::protocol::Encoded;
 
 /// One thing to write.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
+    /// A packet: written as one text frame.
     Text(Encoded),
     /// A WebSocket ping frame (liveness; browsers answer it by themselves).
     Ping,
+    /// Frames the WebSocket reader produced itself (pong and close replies), as bytes.
+    Raw(Bytes),
     /// A close frame; the writer stops after it.
     Close(u16, &'static str),
 }
@@ -26,10 +31,14 @@ impl Outgoing {
     fn cost(&self) -> usize {
         match self {
             Outgoing::Text(t) => t.len(),
+            Outgoing::Raw(b) => b.len(),
             _ => 16,
         }
     }
 }
+
+/// Queue slots kept after a burst has drained (more are allocated while needed).
+const KEEP_SLOTS: usize = 8;
 
 /// Why a push did not queue the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +126,17 @@ impl Outbox {
         inner.closing || inner.killed.is_some()
     }
 
+    fn pop(inner: &mut Inner) -> Option<Outgoing> {
+        let item = inner.queue.pop_front()?;
+        inner.bytes -= item.cost();
+        if inner.queue.is_empty() && inner.queue.capacity() > KEEP_SLOTS {
+            // A burst (e.g. a presence storm) must not leave every idle connection holding
+            // a large queue.
+            inner.queue.shrink_to(KEEP_SLOTS);
+        }
+        Some(item)
+    }
+
     /// The next packet to write; `None` once killed.
     pub async fn next(&self) -> Option<Outgoing> {
         poll_fn(|cx| {
@@ -124,11 +144,8 @@ impl Outbox {
             if inner.killed.is_some() {
                 return Poll::Ready(None);
             }
-            match inner.queue.pop_front() {
-                Some(item) => {
-                    inner.bytes -= item.cost();
-                    Poll::Ready(Some(item))
-                }
+            match Self::pop(&mut inner) {
+                Some(item) => Poll::Ready(Some(item)),
                 None => {
                     inner.writer = Some(cx.waker().clone());
                     Poll::Pending
@@ -144,9 +161,7 @@ impl Outbox {
         if inner.killed.is_some() {
             return None;
         }
-        let item = inner.queue.pop_front()?;
-        inner.bytes -= item.cost();
-        Some(item)
+        Self::pop(&mut inner)
     }
 
     /// Resolves with the reason once the outbox is killed.

@@ -37,6 +37,10 @@ impl From<serde_json::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// SQLite's page cache per connection, in KiB (negative = KiB for the pragma): memory
+/// must not grow with the history; the OS page cache does the rest.
+const CACHE_KIB: i64 = -512;
+
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "originchats.sqlite3";
 
@@ -66,6 +70,7 @@ impl Db {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         let mut db = Db { conn };
         db.migrate()?;
         db.seed()?;
@@ -140,6 +145,7 @@ impl Db {
         )
         .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         Ok(Db { conn })
     }
 
