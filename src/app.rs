@@ -1,6 +1,6 @@
 //! The state shared by every connection on the executor thread.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
@@ -26,8 +26,12 @@ pub struct App {
     pub server_info: RefCell<Map<String, Value>>,
     /// The part of `server_info` set with `server_update` (persisted).
     server_overrides: RefCell<Map<String, Value>>,
-    /// Accounts, roles and channels (a write-through cache of the store).
-    pub dir: RefCell<Directory>,
+    /// Accounts, roles and channels (a write-through cache of the store). Private: every
+    /// change goes through [`App::dir_mut`], which bumps `dir_version`.
+    dir: RefCell<Directory>,
+    /// Bumped on every (possible) change of the directory; cached broadcast audiences
+    /// compare it, so a role change can never leave a stale audience behind.
+    dir_version: Cell<u64>,
     pub hub: Hub,
     pub store: Store,
     pub auth: AuthLimits,
@@ -67,11 +71,27 @@ impl App {
             started: Instant::now(),
             config,
             dir: RefCell::new(dir),
+            dir_version: Cell::new(0),
             hub,
             store,
             writes_in_flight: Cell::new(0),
             write_generation: Cell::new(0),
         })
+    }
+
+    /// The directory, for reading.
+    pub fn dir(&self) -> Ref<'_, Directory> {
+        self.dir.borrow()
+    }
+
+    /// The directory, for changing (marks every cached audience stale).
+    pub fn dir_mut(&self) -> RefMut<'_, Directory> {
+        self.dir_version.set(self.dir_version.get() + 1);
+        self.dir.borrow_mut()
+    }
+
+    pub fn dir_version(&self) -> u64 {
+        self.dir_version.get()
     }
 
     /// Server settings changed with `server_update`.
@@ -113,7 +133,8 @@ impl App {
 
     /// Sends a side packet.
     pub fn broadcast(&self, target: Target<'_>, packet: &Encoded) {
-        self.hub.broadcast(&self.dir.borrow(), target, packet);
+        self.hub
+            .broadcast(&self.dir(), self.dir_version(), target, packet);
     }
 
     /// The command names this server answers after authentication, sorted, plus the
@@ -157,7 +178,7 @@ impl App {
     pub fn info(&self) -> String {
         let server = self.server_info.borrow();
         let text = |k: &str| server.get(k).cloned().unwrap_or_else(|| json!(""));
-        let dir = self.dir.borrow();
+        let dir = self.dir();
         let body = json!({
             "server": {
                 "name": text("name"),

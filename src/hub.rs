@@ -80,10 +80,24 @@ pub enum Route {
     Global(Option<String>),
 }
 
+/// The connections that can view a channel, as computed for one directory version and
+/// one session version.
+#[derive(Debug)]
+struct Audience {
+    dir_version: u64,
+    sessions_version: u64,
+    sessions: Rc<[Rc<Session>]>,
+}
+
 /// All open connections.
 #[derive(Debug)]
 pub struct Hub {
     sessions: RefCell<HashMap<u64, Rc<Session>>>,
+    /// Bumped when a connection opens, authenticates or closes.
+    sessions_version: Cell<u64>,
+    /// Viewers per channel, reused by every broadcast until something changes: a busy
+    /// channel then costs no permission check per recipient.
+    audiences: RefCell<HashMap<String, Audience>>,
     /// Open authenticated connections per user id.
     online: RefCell<HashMap<Rc<str>, u32>>,
     next_id: Cell<u64>,
@@ -95,6 +109,8 @@ impl Hub {
     pub fn new(max_packets: usize, max_bytes: usize) -> Hub {
         Hub {
             sessions: RefCell::default(),
+            sessions_version: Cell::new(0),
+            audiences: RefCell::default(),
             online: RefCell::default(),
             next_id: Cell::new(1),
             max_packets,
@@ -117,7 +133,14 @@ impl Hub {
             invisible: Cell::new(false),
         });
         self.sessions.borrow_mut().insert(id, session.clone());
+        self.changed();
         session
+    }
+
+    /// Something about the connections changed: cached audiences are stale.
+    fn changed(&self) {
+        self.sessions_version.set(self.sessions_version.get() + 1);
+        self.audiences.borrow_mut().clear();
     }
 
     /// Number of open WebSocket connections (authenticated or not).
@@ -147,6 +170,7 @@ impl Hub {
     pub fn authenticate(&self, session: &Session, user_id: &str) -> bool {
         let key: Rc<str> = Rc::from(user_id);
         *session.user.borrow_mut() = Some(key.clone());
+        self.changed();
         let mut online = self.online.borrow_mut();
         let count = online.entry(key).or_insert(0);
         *count += 1;
@@ -156,6 +180,7 @@ impl Hub {
     /// Forgets a connection. Returns its user's id if this was the user's last connection.
     pub fn close(&self, session: &Session) -> Option<Rc<str>> {
         self.sessions.borrow_mut().remove(&session.id);
+        self.changed();
         let user = session.user.borrow_mut().take()?;
         let mut online = self.online.borrow_mut();
         let count = online.get_mut(&user)?;
@@ -167,11 +192,64 @@ impl Hub {
         None
     }
 
+    /// The connections that can view `channel` (current roles), cached per channel until
+    /// the directory or the set of connections changes.
+    fn audience(&self, dir: &Directory, dir_version: u64, channel: &str) -> Rc<[Rc<Session>]> {
+        let sessions_version = self.sessions_version.get();
+        if let Some(a) = self.audiences.borrow().get(channel) {
+            if a.dir_version == dir_version && a.sessions_version == sessions_version {
+                return a.sessions.clone();
+            }
+        }
+        let found = dir.channel(channel);
+        let sessions: Rc<[Rc<Session>]> = self
+            .sessions
+            .borrow()
+            .values()
+            .filter(|s| {
+                s.user
+                    .borrow()
+                    .as_deref()
+                    .and_then(|u| dir.user(u))
+                    .is_some_and(|u| channel::allows(found, Action::View, &u.roles))
+            })
+            .cloned()
+            .collect();
+        let mut audiences = self.audiences.borrow_mut();
+        if audiences.len() > dir.channels.len() + 8 {
+            audiences.clear();
+        }
+        audiences.insert(
+            channel.to_string(),
+            Audience {
+                dir_version,
+                sessions_version,
+                sessions: sessions.clone(),
+            },
+        );
+        sessions
+    }
+
     /// Sends a side packet to a set of recipients.
-    pub fn broadcast(&self, dir: &Directory, target: Target<'_>, packet: &Encoded) {
-        for s in self.sessions.borrow().values() {
-            if self.receives(dir, s, target) {
-                s.send(packet.clone());
+    pub fn broadcast(
+        &self,
+        dir: &Directory,
+        dir_version: u64,
+        target: Target<'_>,
+        packet: &Encoded,
+    ) {
+        match target {
+            Target::Viewers(c) => {
+                for s in self.audience(dir, dir_version, c).iter() {
+                    s.send(packet.clone());
+                }
+            }
+            _ => {
+                for s in self.sessions.borrow().values() {
+                    if self.receives(dir, s, target) {
+                        s.send(packet.clone());
+                    }
+                }
             }
         }
     }
@@ -181,21 +259,30 @@ impl Hub {
     pub fn reply(
         &self,
         dir: &Directory,
+        dir_version: u64,
         sender: &Session,
         packet: &Encoded,
         route: &Route,
         listener: Option<&str>,
     ) {
-        if let Route::Global(channel) = route {
-            let target = match channel {
-                Some(c) => Target::Viewers(c),
-                None => Target::All,
-            };
-            for s in self.sessions.borrow().values() {
-                if s.id != sender.id && self.receives(dir, s, target) {
+        match route {
+            Route::Global(Some(c)) => {
+                for s in self
+                    .audience(dir, dir_version, c)
+                    .iter()
+                    .filter(|s| s.id != sender.id)
+                {
                     s.send(packet.clone());
                 }
             }
+            Route::Global(None) => {
+                for s in self.sessions.borrow().values() {
+                    if s.id != sender.id && s.is_authenticated() {
+                        s.send(packet.clone());
+                    }
+                }
+            }
+            Route::Sender => {}
         }
         match listener {
             Some(l) => sender.send(with_listener(packet, l)),

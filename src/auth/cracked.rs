@@ -49,7 +49,7 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
         return Err("Username can only contain letters, numbers, hyphens, and underscores".into());
     }
     let taken = |app: &App| {
-        let dir = app.dir.borrow();
+        let dir = app.dir();
         dir.user(&local_id(&name)).is_some() || dir.user_by_name(&local_id(&name)).is_some()
     };
     if taken(app) {
@@ -70,10 +70,10 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
     }
     let user = User::new_local(&name, hash, app.config.db.users.default.roles.clone());
     let id = user.id.clone();
-    app.dir.borrow_mut().put_user(user.clone());
+    app.dir_mut().put_user(user.clone());
     if let Err(e) = app.write(move |db| db.insert_user(&user)).await {
         log::error!("could not store the new account {id}: {e}");
-        app.dir.borrow_mut().remove_user(&id);
+        app.dir_mut().remove_user(&id);
         return Err("Registration failed: the server could not save the account".into());
     }
     log::info!("new local account {id} registered from {}", session.peer);
@@ -85,7 +85,7 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
 pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
     let (name, password) = credentials(text)?;
     let (id, hash) = {
-        let dir = app.dir.borrow();
+        let dir = app.dir();
         let user = dir
             .user_by_name(&local_id(&name))
             .ok_or(Failure::from("User not found"))?;
@@ -113,7 +113,7 @@ pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(
         return Err("Invalid password".into());
     }
     // Re-read: the account may have changed (or been banned) while we were checking.
-    match app.dir.borrow().user(&id) {
+    match app.dir().user(&id) {
         None => return Err("User not found".into()),
         Some(u) if u.is_banned() => return Err(BANNED.into()),
         Some(_) => {}

@@ -98,7 +98,7 @@ pub async fn handle(app: &Rc<App>, session: &Rc<Session>, packet: &Envelope<'_>)
 pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_user: bool) {
     let validator = crate::random::validator();
     let (ready, brief, invisible, username) = {
-        let dir = app.dir.borrow();
+        let dir = app.dir();
         let Some(user) = dir.user(user_id) else {
             return;
         };
@@ -121,7 +121,7 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
     );
     if new_user {
         let join = {
-            let dir = app.dir.borrow();
+            let dir = app.dir();
             dir.user(user_id)
                 .map(|u| encode(&json!({"cmd": "user_join", "user": u.brief_view(&dir.roles)})))
         };
@@ -166,7 +166,7 @@ pub fn disconnected(app: &App, session: &Session) {
             .borrow_mut()
             .release_idle(app.now(), |u| app.hub.is_online(u));
         let (username, invisible) = {
-            let dir = app.dir.borrow();
+            let dir = app.dir();
             match dir.user(&user_id) {
                 Some(u) => (
                     u.username.clone(),

@@ -99,7 +99,7 @@ pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<()
             return Err("Authentication service unavailable".into());
         }
     };
-    let existing = app.dir.borrow().user(&id).cloned();
+    let existing = app.dir().user(&id).cloned();
     let new_user = existing.is_none();
     let user = match existing {
         Some(u) if u.is_banned() => return Err(BANNED.into()),
@@ -116,8 +116,8 @@ pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<()
         )),
     };
     if let Some(user) = user {
-        let previous = app.dir.borrow().user(&id).cloned();
-        app.dir.borrow_mut().put_user(user.clone());
+        let previous = app.dir().user(&id).cloned();
+        app.dir_mut().put_user(user.clone());
         let stored = if new_user {
             app.write(move |db| db.insert_user(&user)).await
         } else {
@@ -126,8 +126,8 @@ pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<()
         if let Err(e) = stored {
             log::error!("could not store the Rotur account {id}: {e}");
             match previous {
-                Some(p) => app.dir.borrow_mut().put_user(p),
-                None => drop(app.dir.borrow_mut().remove_user(&id)),
+                Some(p) => app.dir_mut().put_user(p),
+                None => drop(app.dir_mut().remove_user(&id)),
             }
             return Err("Authentication failed: the server could not save the account".into());
         }

@@ -15,8 +15,7 @@ type Newest = Vec<(String, Option<(String, f64)>)>;
 /// The newest message of every text channel (one read for all).
 async fn newest_messages(app: &App) -> Result<Newest, crate::store::StoreError> {
     let text: Vec<String> = app
-        .dir
-        .borrow()
+        .dir()
         .channels
         .iter()
         .filter(|c| c.kind() == "text")
@@ -33,7 +32,7 @@ async fn newest_messages(app: &App) -> Result<Newest, crate::store::StoreError> 
 
 /// `channels_get`'s `val` for one user: the channels they can view, with live fields.
 fn channel_list(app: &App, user_id: &str, newest: &Newest) -> Value {
-    let dir = app.dir.borrow();
+    let dir = app.dir();
     let voice = app.voice.borrow();
     let list: Vec<Value> = dir
         .channels
@@ -67,7 +66,7 @@ fn channel_list(app: &App, user_id: &str, newest: &Newest) -> Value {
 }
 
 pub async fn channels_get(ctx: &Ctx<'_>) -> Outcome {
-    if ctx.app.dir.borrow().user(ctx.user_id).is_none() {
+    if ctx.app.dir().user(ctx.user_id).is_none() {
         return Err("User not found".into());
     }
     let newest = newest_messages(ctx.app)
@@ -141,7 +140,7 @@ async fn save_channels(
         db.replace_channels(&stored)
     })
     .await?;
-    ctx.app.dir.borrow_mut().channels = channels;
+    ctx.app.dir_mut().channels = channels;
     Ok(())
 }
 
@@ -179,7 +178,7 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
         return Err("Invalid channel type, must be text, voice, or separator".into());
     }
     check_name(name)?;
-    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let mut channels = ctx.app.dir().channels.clone();
     if channels.iter().any(|c| c.name() == name) {
         return Err("Channel already exists".into());
     }
@@ -238,7 +237,7 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     let Some(updates) = req.updates.as_ref().and_then(Value::as_object) else {
         return Err("updates object is required".into());
     };
-    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let mut channels = ctx.app.dir().channels.clone();
     let Some(at) = channels.iter().position(|c| c.name() == current) else {
         return Err("Channel not found".into());
     };
@@ -317,7 +316,7 @@ pub async fn channel_move(ctx: &Ctx<'_>) -> Outcome {
     let Some(to) = position.as_u64() else {
         return Err("Position must be a non-negative integer".into());
     };
-    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let mut channels = ctx.app.dir().channels.clone();
     let moved = match channels.iter().position(|c| c.name() == name) {
         None => false,
         Some(from) => {
@@ -350,7 +349,7 @@ pub async fn channel_delete(ctx: &Ctx<'_>) -> Outcome {
     else {
         return Err("Channel name is required".into());
     };
-    let mut channels = ctx.app.dir.borrow().channels.clone();
+    let mut channels = ctx.app.dir().channels.clone();
     let at = channels.iter().position(|c| c.name() == name).or_else(|| {
         channels
             .iter()

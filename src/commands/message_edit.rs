@@ -89,7 +89,7 @@ pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
             });
         }
     };
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let mut wire = message.wire(&dir);
     let p = pings(&message.content, &dir, None);
     if p["users"].as_array().is_some_and(|a| !a.is_empty())

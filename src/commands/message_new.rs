@@ -91,7 +91,7 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     ctx.write(move |db| db.insert_message(&stored).map(|_| ()))
         .await?;
 
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let reply_author =
         reply_author.map(|id| dir.user(&id).map_or(id.clone(), |u| u.username.clone()));
     let mut wire = message.wire(&dir);
@@ -202,7 +202,7 @@ fn validate_embed(embed: &Value) -> Result<(), String> {
 /// Posts a message as the server (`originChats`) and broadcasts it to the channel's
 /// viewers, as the welcome plugin of the original server does.
 pub async fn post_as_server(app: &App, channel: &str, content: String) {
-    if app.dir.borrow().channel(channel).is_none() {
+    if app.dir().channel(channel).is_none() {
         log::warn!(
             "cannot post to channel `{channel}`: it does not exist (welcome.channel in the config file)"
         );
@@ -218,7 +218,7 @@ pub async fn post_as_server(app: &App, channel: &str, content: String) {
         return;
     }
     let packet = {
-        let dir = app.dir.borrow();
+        let dir = app.dir();
         encode(
             &json!({"cmd": "message_new", "message": message.wire(&dir), "channel": channel, "thread_id": null, "global": true}),
         )

@@ -184,7 +184,7 @@ impl<'a> Ctx<'a> {
 impl Ctx<'_> {
     /// The sender's current roles; "User roles not found" when there are none.
     pub fn roles(&self) -> Result<Vec<String>, CmdError> {
-        match self.app.dir.borrow().user(self.user_id) {
+        match self.app.dir().user(self.user_id) {
             Some(u) if !u.roles.is_empty() => Ok(u.roles.clone()),
             _ => Err("User roles not found".into()),
         }
@@ -193,8 +193,7 @@ impl Ctx<'_> {
     /// The sender's username.
     pub fn username(&self) -> String {
         self.app
-            .dir
-            .borrow()
+            .dir()
             .user(self.user_id)
             .map_or_else(|| self.user_id.to_string(), |u| u.username.clone())
     }
@@ -209,8 +208,7 @@ impl Ctx<'_> {
         match (channel, thread_id) {
             (Some(c), _) => self
                 .app
-                .dir
-                .borrow()
+                .dir()
                 .channel(c)
                 .cloned()
                 .ok_or_else(|| "Channel not found".into()),
@@ -221,7 +219,7 @@ impl Ctx<'_> {
 
     /// "Text access" (§8.7): a channel the sender can view, of type `text`.
     pub fn text_access(&self, channel: &str) -> Result<(), CmdError> {
-        let dir = self.app.dir.borrow();
+        let dir = self.app.dir();
         let ok = dir.channel(channel).is_some_and(|c| c.kind() == "text")
             && dir.can(self.user_id, channel, Action::View);
         if ok {
@@ -233,7 +231,7 @@ impl Ctx<'_> {
 
     /// A server permission (§7.3 A), else "Access denied: '<p>' permission required".
     pub fn require_permission(&self, permission: &str) -> Result<(), CmdError> {
-        let dir = self.app.dir.borrow();
+        let dir = self.app.dir();
         let allowed = dir
             .user(self.user_id)
             .is_some_and(|u| dir.roles.has_permission(&u.roles, permission));
@@ -255,20 +253,19 @@ impl Ctx<'_> {
 
     pub fn is_owner(&self) -> bool {
         self.app
-            .dir
-            .borrow()
+            .dir()
             .user(self.user_id)
             .is_some_and(|u| u.roles.iter().any(|r| r == "owner"))
     }
 
     /// Whether the sender may do `action` in `channel` (current roles).
     pub fn can(&self, channel: &str, action: Action) -> bool {
-        self.app.dir.borrow().can(self.user_id, channel, action)
+        self.app.dir().can(self.user_id, channel, action)
     }
 
     /// Messages in their wire form.
     pub fn wire(&self, messages: &[Message]) -> Vec<Value> {
-        let dir = self.app.dir.borrow();
+        let dir = self.app.dir();
         messages
             .iter()
             .map(|m| Value::Object(m.wire(&dir)))
@@ -336,7 +333,8 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
         .await
         .unwrap_or_else(|CmdError(text)| Reply::to_sender(&outbound::error(&packet.cmd, &text)));
     app.hub.reply(
-        &app.dir.borrow(),
+        &app.dir(),
+        app.dir_version(),
         session,
         &reply.packet,
         &reply.route,
@@ -419,7 +417,7 @@ pub fn after_external_change(app: &App) {
         let Some(user_id) = session.user_id() else {
             continue;
         };
-        let reason = match app.dir.borrow().user(&user_id) {
+        let reason = match app.dir().user(&user_id) {
             None => "Your account was deleted",
             Some(u) if u.is_banned() => "You have been banned",
             Some(_) => continue,
@@ -428,7 +426,7 @@ pub fn after_external_change(app: &App) {
     }
     // Voice channels that were deleted or turned into something else lose their people.
     let stale: Vec<String> = {
-        let dir = app.dir.borrow();
+        let dir = app.dir();
         let voice = app.voice.borrow();
         dir.users()
             .filter_map(|u| {

@@ -20,7 +20,7 @@ pub async fn ban(app: &App, mut user: User) -> Result<bool, crate::store::StoreE
     user.roles.insert(0, "banned".into());
     let stored = user.clone();
     app.write(move |db| db.update_user(&stored)).await?;
-    app.dir.borrow_mut().put_user(user.clone());
+    app.dir_mut().put_user(user.clone());
     for session in app.hub.sessions_of(&user.id) {
         disconnect(&session, "You have been banned");
     }
@@ -36,7 +36,7 @@ pub async fn unban(app: &App, mut user: User) -> Result<bool, crate::store::Stor
     user.roles.retain(|r| r != "banned");
     let stored = user.clone();
     app.write(move |db| db.update_user(&stored)).await?;
-    app.dir.borrow_mut().put_user(user);
+    app.dir_mut().put_user(user);
     Ok(true)
 }
 
@@ -55,7 +55,7 @@ pub async fn user_ban(ctx: &Ctx<'_>, banning: bool) -> Outcome {
     let Some(name) = given(&req.user) else {
         return Err("User parameter is required".into());
     };
-    let user = ctx.app.dir.borrow().resolve(name).cloned();
+    let user = ctx.app.dir().resolve(name).cloned();
     let (shown, changed) = match user {
         None => (name.to_string(), false),
         Some(u) => {
@@ -77,7 +77,7 @@ pub async fn user_ban(ctx: &Ctx<'_>, banning: bool) -> Outcome {
 
 pub fn users_banned_list(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_owner()?;
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let users: Vec<&str> = dir
         .users()
         .filter(|u| u.is_banned())
@@ -109,7 +109,7 @@ pub fn user_timeout(ctx: &Ctx<'_>) -> Outcome {
     let Some(name) = given(&req.user) else {
         return Err("User parameter is required".into());
     };
-    let Some(id) = ctx.app.dir.borrow().resolve(name).map(|u| u.id.clone()) else {
+    let Some(id) = ctx.app.dir().resolve(name).map(|u| u.id.clone()) else {
         return Err("User not found".into());
     };
     if ctx.app.limiter.borrow().enabled() {
@@ -124,7 +124,7 @@ pub fn rate_limit_reset(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_server")?;
     let req: UserRequest = ctx.fields()?;
     let (id, username) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         let user = target(&dir, &req)?;
         (user.id.clone(), user.username.clone())
     };
@@ -135,7 +135,7 @@ pub fn rate_limit_reset(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
-    let Some(user) = ctx.app.dir.borrow().user(ctx.user_id).cloned() else {
+    let Some(user) = ctx.app.dir().user(ctx.user_id).cloned() else {
         return Err("User not found".into());
     };
     if user.is_banned() {
@@ -148,7 +148,7 @@ pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
         Target::All,
         &encode(&json!({"cmd": "user_leave", "username": user.username})),
     );
-    ctx.app.dir.borrow_mut().remove_user(&user.id);
+    ctx.app.dir_mut().remove_user(&user.id);
     log::info!("{} deleted their account", user.username);
     Ok(Reply::to_sender(
         &json!({"cmd": "user_leave", "user": user.username, "val": "User left server"}),

@@ -17,7 +17,7 @@ struct Request {
 pub async fn pings_get(ctx: &Ctx<'_>) -> Outcome {
     let req: Request = ctx.fields()?;
     let (username, roles, channels) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         let Some(user) = dir.user(ctx.user_id) else {
             return Err("User not found".into());
         };
@@ -52,7 +52,7 @@ pub async fn pings_get(ctx: &Ctx<'_>) -> Outcome {
         })
         .await?;
     let messages: Vec<Value> = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         page.iter()
             .map(|m| {
                 let mut w = m.wire(&dir);

@@ -28,13 +28,13 @@ pub async fn nickname(ctx: &Ctx<'_>, update: bool) -> Outcome {
     if wanted.is_some_and(|n| n.chars().count() > 20) {
         return Err("Nickname too long (max 20 characters)".into());
     }
-    let Some(mut user) = ctx.app.dir.borrow().user(ctx.user_id).cloned() else {
+    let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
         return Err("User not found".into());
     };
     user.nickname = wanted.map(str::to_string);
     let stored = user.clone();
     ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir.borrow_mut().put_user(user.clone());
+    ctx.app.dir_mut().put_user(user.clone());
     let packet = match &user.nickname {
         Some(n) => {
             json!({"cmd": "nickname_update", "user": user.id, "username": user.username, "nickname": n})
@@ -54,8 +54,7 @@ pub async fn pfp_set(ctx: &Ctx<'_>) -> Outcome {
     let req: PfpSet = ctx.fields()?;
     let local = ctx
         .app
-        .dir
-        .borrow()
+        .dir()
         .user(ctx.user_id)
         .is_some_and(|u| u.is_local());
     if ctx.app.config.auth_mode() == AuthMode::Rotur || !local {
@@ -74,13 +73,13 @@ pub async fn pfp_set(ctx: &Ctx<'_>) -> Outcome {
     if url.chars().count() > 500 {
         return Err("URL too long (max 500 characters)".into());
     }
-    let Some(mut user) = ctx.app.dir.borrow().user(ctx.user_id).cloned() else {
+    let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
         return Err("User not found".into());
     };
     user.pfp_url = Some(url.to_string());
     let stored = user.clone();
     ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir.borrow_mut().put_user(user);
+    ctx.app.dir_mut().put_user(user);
     Ok(Reply::to_sender(&json!({"cmd": "pfp_set", "val": url})))
 }
 
@@ -95,7 +94,7 @@ pub fn pfp_get(ctx: &Ctx<'_>) -> Outcome {
     let Some(name) = given(&req.username) else {
         return Err("Username required".into());
     };
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let user = dir.resolve(name).ok_or("User not found")?;
     Ok(Reply::to_sender(
         &json!({"cmd": "pfp_get", "val": user.pfp_url, "username": name}),

@@ -76,7 +76,7 @@ fn check_role_name(name: &str) -> Result<(), CmdError> {
 /// The channel whose permissions name `role` (also as `!role`), if any.
 fn used_by_channel(app: &App, role: &str) -> Option<String> {
     let denial = format!("!{role}");
-    app.dir.borrow().channels.iter().find_map(|c| {
+    app.dir().channels.iter().find_map(|c| {
         let perms = c.0.get("permissions")?.as_object()?;
         let used = perms
             .values()
@@ -97,13 +97,13 @@ async fn save(ctx: &Ctx<'_>, roles: Roles, users: Vec<User>) -> Result<(), CmdEr
     })
     .await?;
     {
-        let mut dir = ctx.app.dir.borrow_mut();
+        let mut dir = ctx.app.dir_mut();
         dir.roles = roles;
         for u in users {
             dir.put_user(u);
         }
     }
-    let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir.borrow().roles.0}));
+    let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir().roles.0}));
     ctx.app.broadcast(Target::All, &list);
     Ok(())
 }
@@ -160,7 +160,7 @@ pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
     if req.self_assignable == Some(true) && PROTECTED.contains(&name) {
         return Err(format!("Role '{name}' cannot be made self-assignable").into());
     }
-    let mut roles = ctx.app.dir.borrow().roles.clone();
+    let mut roles = ctx.app.dir().roles.clone();
     if roles.get(name).is_some() {
         return Err("Role already exists".into());
     }
@@ -194,7 +194,7 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
         return Err("Role id or name is required".into());
     };
     let (mut roles, actor) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         (
             dir.roles.clone(),
             dir.user(ctx.user_id)
@@ -229,8 +229,7 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
         }
         users = ctx
             .app
-            .dir
-            .borrow()
+            .dir()
             .users()
             .filter(|u| u.roles.contains(&current))
             .map(|u| {
@@ -271,7 +270,7 @@ pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
     };
     ctx.require_permission("manage_roles")?;
     let (mut roles, actor) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         (
             dir.roles.clone(),
             dir.user(ctx.user_id)
@@ -291,8 +290,7 @@ pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
     }
     let users: Vec<User> = ctx
         .app
-        .dir
-        .borrow()
+        .dir()
         .users()
         .filter(|u| u.roles.contains(&name))
         .map(|u| {
@@ -325,7 +323,7 @@ pub async fn role_reorder(ctx: &Ctx<'_>) -> Outcome {
         return Err("Roles array is required".into());
     };
     let (mut roles, actor) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         (
             dir.roles.clone(),
             dir.user(ctx.user_id)
@@ -385,7 +383,7 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
         return Err("Roles list is required".into());
     };
     let (mut user, roles, actor) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         let user = dir.resolve(name).cloned().ok_or("User not found")?;
         (
             user,
@@ -422,7 +420,7 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
     user.roles = new_roles;
     let stored = user.clone();
     ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir.borrow_mut().put_user(user.clone());
+    ctx.app.dir_mut().put_user(user.clone());
     Ok(Reply::global(
         &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": roles.color_of(&user.roles), "global": true}),
         None,
@@ -441,7 +439,7 @@ pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
         return Err("Role name is required".into());
     };
     let (mut user, roles) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         (
             dir.user(ctx.user_id).cloned().ok_or("User not found")?,
             dir.roles.clone(),
@@ -462,7 +460,7 @@ pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
     }
     let stored = user.clone();
     ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir.borrow_mut().put_user(user.clone());
+    ctx.app.dir_mut().put_user(user.clone());
     let color = roles.color_of(&user.roles);
     let update = encode(
         &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": color}),
@@ -479,7 +477,7 @@ pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
 }
 
 pub fn self_roles_list(ctx: &Ctx<'_>) -> Outcome {
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let mine = dir
         .user(ctx.user_id)
         .map(|u| u.roles.clone())

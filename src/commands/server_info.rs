@@ -16,7 +16,7 @@ pub fn server_info(ctx: &Ctx<'_>) -> Outcome {
 pub fn rate_limit_status(ctx: &Ctx<'_>) -> Outcome {
     let req: UserRequest = ctx.fields()?;
     let (user_id, username) = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         match req.user.as_deref() {
             None | Some("") => (ctx.user_id.to_string(), ctx.username()),
             Some(_) => {

@@ -192,7 +192,7 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
     let stored = message.clone();
     ctx.write(move |db| db.insert_message(&stored).map(|_| ()))
         .await?;
-    let wire = message.wire(&ctx.app.dir.borrow());
+    let wire = message.wire(&ctx.app.dir());
     Ok(Reply::global(
         &json!({"cmd": "message_new", "message": wire, "channel": channel, "global": true}),
         Some(channel),
@@ -202,7 +202,7 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
 /// The user a moderation command names: a username, an id, or a local name.
 fn target(ctx: &Ctx<'_>, name: Option<&str>, action: &str) -> Result<(User, String), CmdError> {
     let name = name.ok_or("Username is required")?;
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let user = dir
         .resolve(name)
         .or_else(|| dir.user(&local_id(&name.to_lowercase())))
@@ -217,7 +217,7 @@ async fn nick(ctx: &Ctx<'_>, nickname: Option<&str>) -> Result<String, CmdError>
     if nickname.is_some_and(|n| n.chars().count() > 20) {
         return Err("Nickname too long (max 20 characters)".into());
     }
-    let Some(mut user) = ctx.app.dir.borrow().user(ctx.user_id).cloned() else {
+    let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
         return Err("User not found".into());
     };
     if nickname.is_none() && user.nickname.is_none() {
@@ -226,7 +226,7 @@ async fn nick(ctx: &Ctx<'_>, nickname: Option<&str>) -> Result<String, CmdError>
     user.nickname = nickname.map(str::to_string);
     let stored = user.clone();
     ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir.borrow_mut().put_user(user.clone());
+    ctx.app.dir_mut().put_user(user.clone());
     let (event, text) = match nickname {
         Some(n) => (
             json!({"cmd": "nickname_update", "user": user.id, "username": user.username, "nickname": n}),

@@ -32,13 +32,13 @@ pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {
         status: status.to_string(),
         text: text.to_string(),
     };
-    let Some(mut user) = ctx.app.dir.borrow().user(ctx.user_id).cloned() else {
+    let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
         return Err("User not found".into());
     };
     user.status = new.clone();
     let stored = user.clone();
     ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir.borrow_mut().put_user(user.clone());
+    ctx.app.dir_mut().put_user(user.clone());
 
     let was_invisible = ctx.session.invisible.get();
     let invisible = status == "invisible";
@@ -56,7 +56,7 @@ pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {
         ));
     }
     if was_invisible {
-        let brief = user.brief_view(&ctx.app.dir.borrow().roles);
+        let brief = user.brief_view(&ctx.app.dir().roles);
         ctx.app.broadcast(
             Target::All,
             &encode(&json!({"cmd": "user_connect", "user": brief})),
@@ -70,7 +70,7 @@ pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {
 
 pub fn status_get(ctx: &Ctx<'_>) -> Outcome {
     let req: UserRequest = ctx.fields()?;
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let user = target(&dir, &req)?;
     // Invisible users look offline to everyone but themselves.
     let status = if user.is_invisible() && user.id != ctx.user_id {

@@ -25,10 +25,10 @@ pub fn typing(ctx: &Ctx<'_>) -> Outcome {
         (None, Some(_)) => return Err("Thread not found".into()),
         (None, None) => return Err("Channel name or thread_id not provided".into()),
     };
-    if ctx.app.dir.borrow().user(ctx.user_id).is_none() {
+    if ctx.app.dir().user(ctx.user_id).is_none() {
         return Err("User not found".into());
     }
-    if ctx.app.dir.borrow().channel(channel).is_none() {
+    if ctx.app.dir().channel(channel).is_none() {
         return Err("Channel not found".into());
     }
     ctx.text_access(channel)?;

@@ -22,7 +22,7 @@ struct Request<'a> {
 pub async fn unreads_get(ctx: &Ctx<'_>) -> Outcome {
     ctx.roles()?;
     let channels: Vec<String> = {
-        let dir = ctx.app.dir.borrow();
+        let dir = ctx.app.dir();
         dir.channels
             .iter()
             .filter(|c| c.kind() == "text" && dir.can(ctx.user_id, c.name(), Action::View))

@@ -19,7 +19,7 @@ pub fn visible_status(ctx: &Ctx<'_>, user: &User) -> Value {
 }
 
 pub fn users_list(ctx: &Ctx<'_>) -> Outcome {
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let users: Vec<Value> = dir
         .users()
         .filter(|u| !u.is_banned())
@@ -37,7 +37,7 @@ pub fn users_list(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn users_online(ctx: &Ctx<'_>) -> Outcome {
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let users: Vec<Value> = dir
         .users()
         .filter(|u| ctx.app.hub.is_online(&u.id) && !u.is_invisible())
@@ -65,7 +65,7 @@ pub fn target<'d>(dir: &'d Directory, req: &UserRequest<'_>) -> Result<&'d User,
 
 pub fn user_roles_get(ctx: &Ctx<'_>) -> Outcome {
     let req: UserRequest = ctx.fields()?;
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let user = target(&dir, &req)?;
     Ok(Reply::to_sender(&json!({
         "cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": dir.roles.color_of(&user.roles)
@@ -74,6 +74,6 @@ pub fn user_roles_get(ctx: &Ctx<'_>) -> Outcome {
 
 pub fn roles_list(ctx: &Ctx<'_>) -> Outcome {
     Ok(Reply::to_sender(
-        &json!({"cmd": "roles_list", "roles": ctx.app.dir.borrow().roles.0}),
+        &json!({"cmd": "roles_list", "roles": ctx.app.dir().roles.0}),
     ))
 }

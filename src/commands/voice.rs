@@ -30,7 +30,7 @@ fn announce(
     let with_peer = encode(&packet(p.view(true)));
     let without = encode(&packet(p.view(false)));
     app.hub
-        .voice_broadcast(&app.dir.borrow(), channel, members, &with_peer, &without);
+        .voice_broadcast(&app.dir(), channel, members, &with_peer, &without);
 }
 
 fn member_ids(app: &App, channel: &str) -> Vec<String> {
@@ -52,14 +52,14 @@ pub fn leave_voice(app: &App, user_id: &str) -> Option<String> {
     let left =
         encode(&json!({"cmd": "voice_user_left", "channel": channel, "username": p.username}));
     app.hub
-        .voice_broadcast(&app.dir.borrow(), &channel, &members, &left, &left);
+        .voice_broadcast(&app.dir(), &channel, &members, &left, &left);
     Some(channel)
 }
 
 /// Checks shared by `voice_join` and `voice_state`.
 fn voice_channel(ctx: &Ctx<'_>, channel: Option<&str>) -> Result<String, super::CmdError> {
     let channel = channel.ok_or("Channel name is required")?;
-    let dir = ctx.app.dir.borrow();
+    let dir = ctx.app.dir();
     let Some(user) = dir.user(ctx.user_id) else {
         return Err("User not found".into());
     };
@@ -123,8 +123,7 @@ fn my_channel(ctx: &Ctx<'_>) -> Result<String, super::CmdError> {
     };
     if ctx
         .app
-        .dir
-        .borrow()
+        .dir()
         .channel(&channel)
         .is_none_or(|c| c.kind() != "voice")
     {

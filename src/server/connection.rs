@@ -241,6 +241,9 @@ async fn write_loop(session: &Rc<Session>, mut stream: TcpStream) -> Reason {
             return Cow::Borrowed(session.outbox.killed().await);
         };
         batch.push(first);
+        // Let the other ready tasks run first: frames they queue for this connection go out
+        // in the same system call.
+        futures_lite::future::yield_now().await;
         while batch.len() < frames::BATCH {
             match session.outbox.try_next() {
                 Some(item) => batch.push(item),

@@ -62,7 +62,7 @@ pub fn run(
     log::info!(
         "listening on {local} ({} mode, {} accounts, up to {} connections)",
         app.config.auth_mode,
-        app.dir.borrow().user_count(),
+        app.dir().user_count(),
         app.config.connections.max
     );
     on_listening(local);
@@ -190,8 +190,8 @@ async fn watch_store(app: Rc<App>) {
         log::info!(
             "the database was changed by another process: reloaded accounts, roles and channels"
         );
-        let channels_changed = app.dir.borrow().channels != dir.channels;
-        *app.dir.borrow_mut() = dir;
+        let channels_changed = app.dir().channels != dir.channels;
+        *app.dir_mut() = dir;
         crate::commands::after_external_change(&app);
         if channels_changed {
             crate::commands::push_channel_lists(&app).await;
