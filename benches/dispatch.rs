@@ -22,7 +22,7 @@ use originchats_server::commands::handle_frame;
 use originchats_server::config::{Config, SyncMode};
 use originchats_server::hub::{Session, Target};
 use originchats_server::model::User;
-use originchats_server::protocol::{Text, decode, encode, fields};
+use originchats_server::protocol::{Text, decode, encode, fields_fast};
 use originchats_server::ratelimit::Limiter;
 use originchats_server::store::{Db, Store};
 use serde::Deserialize;
@@ -90,7 +90,7 @@ fn decode_packets(c: &mut Criterion) {
         let run = || {
             let envelope = decode(black_box(text)).map(|e| e.cmd.len());
             let fields =
-                fields::<MessageFields>(black_box(text)).map(|m| m.content.map(|c| c.len()));
+                fields_fast::<MessageFields>(black_box(text)).map(|m| m.content.map(|c| c.len()));
             black_box((envelope.ok(), fields.ok()));
         };
         println!(

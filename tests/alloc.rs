@@ -3,7 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use originchats_server::protocol::{Text, decode, fields};
+use originchats_server::protocol::{Text, decode, fields_fast};
 use serde::Deserialize;
 
 struct Counting;
@@ -51,7 +51,7 @@ fn hot_packets_decode_without_allocating() {
     ] {
         let n = allocations(|| {
             let envelope = decode(text).unwrap();
-            let f: Fields = fields(text).unwrap();
+            let f: Fields = fields_fast(text).unwrap();
             assert!(!envelope.cmd.is_empty() && f.channel.is_some());
         });
         assert_eq!(n, 0, "{text}");
@@ -60,7 +60,7 @@ fn hot_packets_decode_without_allocating() {
     let escaped = r#"{"cmd":"message_new","channel":"general","content":"line\nbreak"}"#;
     assert_eq!(
         allocations(|| {
-            let f: Fields = fields(escaped).unwrap();
+            let f: Fields = fields_fast(escaped).unwrap();
             assert_eq!(f.content.as_deref(), Some("line\nbreak"));
         }),
         1

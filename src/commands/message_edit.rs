@@ -33,7 +33,7 @@ pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
     if let Err(limited) = ctx.rate_limit() {
         return Ok(limited);
     }
-    let req: Request = ctx.fields()?;
+    let req: Request = ctx.fields_fast()?;
     let (Some(id), Some(raw)) = (given(&req.id), given(&req.content)) else {
         return Err("Invalid message edit format".into());
     };

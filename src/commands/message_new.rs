@@ -27,7 +27,7 @@ struct Request<'a> {
 }
 
 pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
-    let req: Request = ctx.fields()?;
+    let req: Request = ctx.fields_fast()?;
     let channel = given(&req.channel);
     let thread_id = given(&req.thread_id);
     let raw = given(&req.content).unwrap_or("");

@@ -179,6 +179,12 @@ impl<'a> Ctx<'a> {
     pub fn fields<T: serde::Deserialize<'a>>(&self) -> Result<T, CmdError> {
         Ok(protocol::fields(self.text)?)
     }
+
+    /// The request's fields, for the packets clients send all the time (see
+    /// [`protocol::fields_fast`]).
+    pub fn fields_fast<T: serde::Deserialize<'a>>(&self) -> Result<T, CmdError> {
+        Ok(protocol::fields_fast(self.text)?)
+    }
 }
 
 impl Ctx<'_> {

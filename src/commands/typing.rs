@@ -19,7 +19,7 @@ pub fn typing(ctx: &Ctx<'_>) -> Outcome {
     if let Err(limited) = ctx.rate_limit() {
         return Ok(limited);
     }
-    let req: Request = ctx.fields()?;
+    let req: Request = ctx.fields_fast()?;
     let channel = match (given(&req.channel), given(&req.thread_id)) {
         (Some(c), _) => c,
         (None, Some(_)) => return Err("Thread not found".into()),

@@ -103,23 +103,33 @@ pub fn python_type_name(value: &Value) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError(pub String);
 
-/// Reads a command's fields from the frame text into `T`.
-///
-/// Tries `serde_json_core` first (no allocation unless a string has escapes), then
-/// `serde_json`, whose error names the offending field.
+/// Reads a command's fields from the frame text into `T` with `serde_json` (no allocation
+/// for strings without escapes); a wrong type is an error that names the field.
 pub fn fields<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner().to_string();
+        let inner = inner.split(" at line ").next().unwrap_or_default();
+        FieldError(format!("Invalid field '{}': {inner}", e.path()))
+    })?;
+    de.end()
+        .map_err(|e| FieldError(format!("Invalid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// [`fields`] for the packets clients send all the time (`message_new`, `typing`, …):
+/// tries `serde_json_core` first, which checks and borrows without any heap use, and falls
+/// back to [`fields`] for anything it does not take (a string with many escapes, an odd
+/// type), so the answer is the same either way. Only hot packets use it: each type it is
+/// used with is compiled twice.
+pub fn fields_fast<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
     let mut scratch = [0u8; 512];
     if let Ok((value, used)) = serde_json_core::from_str_escaped::<T>(text, &mut scratch) {
         if text[used..].trim_start().is_empty() {
             return Ok(value);
         }
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let inner = e.inner().to_string();
-        let inner = inner.split(" at line ").next().unwrap_or_default();
-        FieldError(format!("Invalid field '{}': {inner}", e.path()))
-    })
+    fields(text)
 }
 
 /// A string field that borrows from the frame when it has no escapes (serde's own
@@ -276,7 +286,7 @@ mod tests {
 
     #[test]
     fn fields_decode_and_name_the_bad_field() {
-        let r: Req = fields(r#"{"cmd":"x","content":"hi","limit":3}"#).unwrap();
+        let r: Req = fields_fast(r#"{"cmd":"x","content":"hi","limit":3}"#).unwrap();
         assert!(
             matches!(r.content, Some(Text(Cow::Borrowed("hi")))),
             "borrowed, not copied"
@@ -284,7 +294,9 @@ mod tests {
         assert_eq!(r.limit, Some(3));
         let r: Req = fields(r#"{"cmd":"x","content":"line\nbreak"}"#).unwrap();
         assert_eq!(r.content.as_deref(), Some("line\nbreak"));
-        let e = fields::<Req>(r#"{"cmd":"x","content":123}"#).unwrap_err();
+        let r: Req = fields(r#"{"cmd":"x","content":"hi","limit":3}"#).unwrap();
+        assert!(matches!(r.content, Some(Text(Cow::Borrowed("hi")))));
+        let e = fields_fast::<Req>(r#"{"cmd":"x","content":123}"#).unwrap_err();
         assert_eq!(
             e.0,
             "Invalid field 'content': invalid type: integer `123`, expected a string"

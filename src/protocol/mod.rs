@@ -4,5 +4,5 @@
 pub mod inbound;
 pub mod outbound;
 
-pub use inbound::{Envelope, FieldError, LooseStr, Malformed, Text, decode, fields};
+pub use inbound::{Envelope, FieldError, LooseStr, Malformed, Text, decode, fields, fields_fast};
 pub use outbound::{Encoded, encode, with_listener};
