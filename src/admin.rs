@@ -268,17 +268,7 @@ fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, Strin
             "unknown channel type `{kind}`: use text, voice or separator"
         ));
     }
-    if name.is_empty()
-        || name.chars().count() > 100
-        || name.contains(['/', '\\'])
-        || name.contains("..")
-        || name.chars().any(char::is_control)
-    {
-        return Err(
-            "invalid channel name: at most 100 characters, without /, \\, .. or control characters"
-                .into(),
-        );
-    }
+    crate::model::channel::validate_name(name).map_err(|e| e.to_lowercase())?;
     if db
         .channels()
         .map_err(|e| e.to_string())?
@@ -297,7 +287,14 @@ fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, Strin
     let Value::Object(map) = channel else {
         unreachable!("a JSON object literal")
     };
-    write(db, || db.insert_channel(&Channel(map)))?;
+    write(db, || {
+        db.insert_channel(&Channel(map))?;
+        // The web client shows no live message in a channel with an empty history.
+        if kind == "text" {
+            db.insert_message(&crate::model::Message::first_in_channel(name))?;
+        }
+        Ok(())
+    })?;
     let who = if private {
         "owners only"
     } else {

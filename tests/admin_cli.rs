@@ -53,7 +53,7 @@ fn channels_created_and_deleted_from_the_terminal_reach_clients() {
     let out = server.admin(&["delete-channel", "random", "--yes"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "deleted channel random and its 1 message(s)\n"
+        "deleted channel random and its 2 message(s)\n"
     );
     assert_eq!(names(&until(&mut c, "channels_get")), ["general"]);
 }

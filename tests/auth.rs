@@ -29,8 +29,8 @@ fn register_sends_the_success_sequence() {
     );
     assert_eq!(ready["validator"].as_str().unwrap().len(), 43);
     assert!(ready.get("listener").is_none());
-    let join = json!({"cmd": "user_join", "user": {"username": "USR:local_alice", "roles": ["user"], "color": null}});
-    let connect = json!({"cmd": "user_connect", "user": {"username": "USR:local_alice", "roles": ["user"], "color": null}});
+    let join = json!({"cmd": "user_join", "user": {"username": "USR:local_alice", "roles": ["user"], "color": null, "nickname": "alice"}});
+    let connect = json!({"cmd": "user_connect", "user": {"username": "USR:local_alice", "roles": ["user"], "color": null, "nickname": "alice"}});
     assert_eq!(c.recv(), join);
     assert_eq!(c.recv(), connect);
     assert_eq!(bob.recv(), join);

@@ -400,3 +400,31 @@ pub fn wait_for_roles(server: &Server, name: &str, roles: Value) -> Client {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn embeds_are_stored_and_listed() {
+    let server = Server::start();
+    let (mut alice, mut bob) = two(&server);
+    let embed = json!({"type": "rich", "title": "Release", "description": "v1", "fields": [{"name": "a", "value": "b"}]});
+    let posted = alice.request(json!({"cmd": "message_new", "channel": "general", "content": "see embed", "embeds": [embed]}));
+    assert_eq!(posted["message"]["embeds"], json!([embed]));
+    let id = posted["message"]["id"].clone();
+    bob.expect("message_new");
+    assert_eq!(
+        bob.request(json!({"cmd": "embeds_list", "channel": "general", "id": id})),
+        json!({"cmd": "embeds_list", "id": id, "embeds": [embed]})
+    );
+    assert_eq!(
+        bob.request(json!({"cmd": "embeds_list", "channel": "general"})),
+        err("embeds_list", "Message ID is required")
+    );
+    assert_eq!(
+        bob.request(json!({"cmd": "embeds_list", "channel": "general", "id": "nope"})),
+        err("embeds_list", "Message not found")
+    );
+    let too_long = json!({"type": "rich", "title": "x".repeat(257)});
+    assert_eq!(
+        alice.request(json!({"cmd": "message_new", "channel": "general", "content": "x", "embeds": [too_long]})),
+        err("message_new", "Embed 0: title must be at most 256 characters")
+    );
+}

@@ -203,3 +203,65 @@ fn server_update_is_live_and_persists() {
         json!({"name": "Club Pi", "owner": {"name": "Admin"}, "icon": "https://x/i.png"})
     );
 }
+
+#[test]
+fn user_update_sets_nicknames_for_staff() {
+    let server = Server::start();
+    let mut admin = with_role(&server, "ada", "admin");
+    let mut bob = server.register("bob");
+    drain(&mut admin, 200);
+    assert_eq!(
+        bob.request(
+            json!({"cmd": "user_update", "user": "USR:local_ada", "updates": {"nickname": "x"}})
+        ),
+        err(
+            "user_update",
+            "Access denied: 'manage_users' permission required"
+        )
+    );
+    admin.send(
+        json!({"cmd": "user_update", "user": "usr:local_bob", "updates": {"nickname": "Robert"}}),
+    );
+    let event = json!({"cmd": "user_updated", "user_id": "USR:local_bob", "username": "USR:local_bob", "nickname": "Robert"});
+    assert_eq!(bob.recv(), event);
+    assert_eq!(admin.recv(), event);
+    assert_eq!(
+        admin.recv(),
+        json!({"cmd": "user_update", "user": "USR:local_bob", "nickname": "Robert"})
+    );
+    for (updates, text) in [
+        (json!({"roles": ["owner"]}), "Cannot update field: roles"),
+        (json!({"nickname": 5}), "Nickname must be a string or null"),
+        (
+            json!({"username": "  "}),
+            "Username must be a non-empty string",
+        ),
+        (
+            json!({"username": "robert"}),
+            "Local accounts keep their login name; set a nickname instead",
+        ),
+        (json!({}), "Updates must be an object"),
+    ] {
+        assert_eq!(
+            admin.request(
+                json!({"cmd": "user_update", "user": "USR:local_bob", "updates": updates})
+            ),
+            err("user_update", text)
+        );
+    }
+    let _owner = with_role(&server, "olga", "owner");
+    drain(&mut admin, 300);
+    assert_eq!(
+        admin.request(
+            json!({"cmd": "user_update", "user": "USR:local_olga", "updates": {"nickname": "boss"}})
+        ),
+        err(
+            "user_update",
+            "Cannot manage users at or above your position"
+        )
+    );
+    admin.send(
+        json!({"cmd": "user_update", "user": "USR:local_bob", "updates": {"nickname": null}}),
+    );
+    assert_eq!(until(&mut admin, "user_update")["nickname"], Value::Null);
+}

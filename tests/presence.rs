@@ -19,7 +19,7 @@ fn connections_are_counted_per_user() {
     );
     assert_eq!(
         watcher.recv(),
-        json!({"cmd": "user_connect", "user": {"username": "USR:local_alice", "roles": ["user"], "color": null}})
+        json!({"cmd": "user_connect", "user": {"username": "USR:local_alice", "roles": ["user"], "color": null, "nickname": "alice"}})
     );
     let mut tab2 = server.connected();
     tab2.login("alice", "secret123");
@@ -77,7 +77,7 @@ fn color_comes_from_the_first_role_and_roles_change_live() {
             let connect = c.expect("user_connect");
             assert_eq!(
                 connect["user"],
-                json!({"username": "USR:local_alice", "roles": ["owner", "user"], "color": "#9400D3"})
+                json!({"username": "USR:local_alice", "roles": ["owner", "user"], "color": "#9400D3", "nickname": "alice"})
             );
             break;
         }

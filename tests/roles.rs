@@ -223,3 +223,53 @@ fn reorder_and_self_assignable_roles() {
         err("role_reorder", "Failed to reorder roles")
     );
 }
+
+#[test]
+fn role_permissions_get_and_set() {
+    let server = Server::start();
+    let mut admin = with_role(&server, "ada", "admin");
+    let mut bob = server.register("bob");
+    drain(&mut admin, 200);
+    let got = bob.request(json!({"cmd": "role_permissions_get", "name": "moderator"}));
+    assert_eq!(got["cmd"], "role_permissions_get");
+    assert_eq!(got["name"], "moderator");
+    assert_eq!(got["permissions"][0], "manage_messages");
+    assert_eq!(
+        bob.request(json!({"cmd": "role_permissions_get"})),
+        err("role_permissions_get", "Role id or name is required")
+    );
+    assert_eq!(
+        bob.request(json!({"cmd": "role_permissions_get", "name": "ghost"})),
+        err("role_permissions_get", "Role not found")
+    );
+    assert_eq!(
+        bob.request(json!({"cmd": "role_permissions_set", "name": "user", "permissions": []})),
+        err(
+            "role_permissions_set",
+            "Access denied: 'manage_roles' permission required"
+        )
+    );
+    admin.send(json!({"cmd": "role_permissions_set", "name": "moderator", "permissions": ["manage_messages", "manage_channels"]}));
+    assert_eq!(
+        admin.expect("roles_list")["roles"]["moderator"]["permissions"],
+        json!(["manage_messages", "manage_channels"])
+    );
+    let reply = admin.recv();
+    assert_eq!(
+        (&reply["cmd"], &reply["updated"]),
+        (&json!("role_permissions_set"), &json!(true))
+    );
+    assert_eq!(
+        admin.request(json!({"cmd": "role_permissions_set", "name": "admin", "permissions": []})),
+        err(
+            "role_permissions_set",
+            "Cannot manage roles at or above your position"
+        )
+    );
+    assert_eq!(
+        admin.request(
+            json!({"cmd": "role_permissions_set", "name": "moderator", "permissions": "all"})
+        ),
+        err("role_permissions_set", "Permissions must be an array")
+    );
+}

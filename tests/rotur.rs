@@ -34,7 +34,7 @@ fn valid_token_logs_in_and_creates_the_account() {
     );
     assert_eq!(
         c.expect("user_join")["user"],
-        json!({"username": "rudy", "roles": ["user"], "color": null})
+        json!({"username": "rudy", "roles": ["user"], "color": null, "nickname": null})
     );
     c.expect("user_connect");
     // The service was asked with this connection's key and the token.

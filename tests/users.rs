@@ -125,7 +125,7 @@ fn status_set_get_and_invisible() {
     );
     // Back online.
     bob.send(json!({"cmd": "status_set", "status": "online"}));
-    let connect = json!({"cmd": "user_connect", "user": {"username": "USR:local_bob", "roles": ["user"], "color": null}});
+    let connect = json!({"cmd": "user_connect", "user": {"username": "USR:local_bob", "roles": ["user"], "color": null, "nickname": "bob"}});
     assert_eq!(alice.recv(), connect);
     assert_eq!(alice.recv()["cmd"], "status_get");
     assert_eq!(bob.recv(), connect);

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{CmdError, Ctx, Outcome, Reply};
+use super::{CmdError, Ctx, Outcome, Reply, text_field};
 use crate::app::App;
 use crate::model::{Action, Channel};
 use crate::protocol::encode;
@@ -92,19 +92,8 @@ pub async fn push_channel_lists(app: &App) {
     }
 }
 
-/// Channel names become keys in the store; keep them plain and short.
-pub fn check_name(name: &str) -> Result<(), CmdError> {
-    if name.chars().count() > 100
-        || name.contains(['/', '\\'])
-        || name.contains("..")
-        || name.chars().any(char::is_control)
-    {
-        return Err(
-            "Invalid channel name: at most 100 characters, without /, \\, .. or control characters"
-                .into(),
-        );
-    }
-    Ok(())
+fn check_name(name: &str) -> Result<(), CmdError> {
+    crate::model::channel::validate_name(name).map_err(CmdError::from)
 }
 
 /// What `channel_create` stores when no permissions are given (§7.3): owners only.
@@ -166,12 +155,7 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
     else {
         return Err("Channel name is required".into());
     };
-    let Some(kind) = req
-        .kind
-        .as_ref()
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-    else {
+    let Some(kind) = text_field(&req.kind) else {
         return Err("Channel type is required (text, voice, or separator)".into());
     };
     if !KINDS.contains(&kind) {
@@ -209,7 +193,14 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
     }
     let channel = Channel(obj.clone());
     channels.push(channel);
-    save_channels(ctx, channels, |_| Ok(())).await?;
+    // The web client shows no live message in a channel with an empty history: give a new
+    // text channel its first message.
+    let first = (kind == "text").then(|| crate::model::Message::first_in_channel(name));
+    save_channels(ctx, channels, move |db| match &first {
+        Some(m) => db.insert_message(m).map(|_| ()),
+        None => Ok(()),
+    })
+    .await?;
     log::info!("channel {name} created by {}", ctx.username());
     push_channel_lists(ctx.app).await;
     Ok(Reply::to_sender(
@@ -226,12 +217,7 @@ struct Update {
 pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_channels")?;
     let req: Update = ctx.fields()?;
-    let Some(current) = req
-        .current_name
-        .as_ref()
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
+    let Some(current) = text_field(&req.current_name) else {
         return Err("current_name is required".into());
     };
     let Some(updates) = req.updates.as_ref().and_then(Value::as_object) else {
@@ -302,12 +288,7 @@ struct Move {
 pub async fn channel_move(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_channels")?;
     let req: Move = ctx.fields()?;
-    let Some(name) = req
-        .name
-        .as_ref()
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
+    let Some(name) = text_field(&req.name) else {
         return Err("Channel name is required".into());
     };
     let Some(position) = req.position.as_ref().filter(|p| !p.is_null()) else {
@@ -341,12 +322,7 @@ struct Delete {
 pub async fn channel_delete(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_channels")?;
     let req: Delete = ctx.fields()?;
-    let Some(name) = req
-        .name
-        .as_ref()
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
+    let Some(name) = text_field(&req.name) else {
         return Err("Channel name is required".into());
     };
     let mut channels = ctx.app.dir().channels.clone();

@@ -183,3 +183,26 @@ pub async fn messages_around(ctx: &Ctx<'_>) -> Outcome {
         "messages": ctx.wire(&messages), "range": {"start": start, "end": end}
     })))
 }
+
+/// `embeds_list`: the embeds of one message (of a channel the sender can read).
+pub async fn embeds_list(ctx: &Ctx<'_>) -> Outcome {
+    let req: Request = ctx.fields()?;
+    let Some(id) = given(&req.id) else {
+        return Err("Message ID is required".into());
+    };
+    let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
+    let name = channel.name().to_string();
+    ctx.text_access(&name)?;
+    let (c, i) = (name, id.to_string());
+    let Some(message) = ctx.read(move |db| db.message(&c, &i)).await? else {
+        return Err("Message not found".into());
+    };
+    let embeds = message
+        .extra
+        .get("embeds")
+        .cloned()
+        .unwrap_or_else(|| json!([]));
+    Ok(Reply::to_sender(
+        &json!({"cmd": "embeds_list", "id": id, "embeds": embeds}),
+    ))
+}

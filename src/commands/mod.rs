@@ -20,6 +20,7 @@ mod slash;
 mod status;
 mod typing;
 mod unreads;
+mod user_update;
 mod users;
 mod voice;
 
@@ -46,6 +47,7 @@ pub const COMMANDS: &[&str] = &[
     "channel_move",
     "channel_update",
     "channels_get",
+    "embeds_list",
     "message_delete",
     "message_edit",
     "message_get",
@@ -69,6 +71,8 @@ pub const COMMANDS: &[&str] = &[
     "rate_limit_status",
     "role_create",
     "role_delete",
+    "role_permissions_get",
+    "role_permissions_set",
     "role_reorder",
     "role_update",
     "roles_list",
@@ -91,6 +95,7 @@ pub const COMMANDS: &[&str] = &[
     "user_roles_set",
     "user_timeout",
     "user_unban",
+    "user_update",
     "users_banned_list",
     "users_list",
     "users_online",
@@ -167,6 +172,14 @@ pub struct Ctx<'a> {
     pub user_id: &'a str,
     /// The request frame, for [`protocol::fields`].
     pub text: &'a str,
+}
+
+/// A field that must be a non-empty string: anything else counts as missing.
+pub fn text_field(field: &Option<Value>) -> Option<&str> {
+    field
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// An empty string counts as missing, as in the original server.
@@ -382,6 +395,10 @@ async fn dispatch(ctx: &Ctx<'_>, packet: &Envelope<'_>) -> Outcome {
         "server_update" => moderation::server_update(ctx).await,
         "slash_list" => slash::slash_list(ctx),
         "slash_call" => slash::slash_call(ctx).await,
+        "embeds_list" => history::embeds_list(ctx).await,
+        "role_permissions_get" => roles::role_permissions_get(ctx),
+        "role_permissions_set" => roles::role_permissions_set(ctx).await,
+        "user_update" => user_update::user_update(ctx).await,
         "message_delete" => message_delete::message_delete(ctx).await,
         "message_edit" => message_edit::message_edit(ctx).await,
         "message_get" => history::message_get(ctx).await,

@@ -498,3 +498,59 @@ pub fn self_roles_list(ctx: &Ctx<'_>) -> Outcome {
         &json!({"cmd": "self_roles_list", "roles": list}),
     ))
 }
+
+pub fn role_permissions_get(ctx: &Ctx<'_>) -> Outcome {
+    let req: RoleRequest = ctx.fields()?;
+    let Some(key) = given(&req.id).or(given(&req.name)) else {
+        return Err("Role id or name is required".into());
+    };
+    let dir = ctx.app.dir();
+    let Some(name) = find(&dir.roles, key) else {
+        return Err("Role not found".into());
+    };
+    let role = dir.roles.get(&name).cloned().unwrap_or_default();
+    Ok(Reply::to_sender(&json!({
+        "cmd": "role_permissions_get", "id": role.get("id"), "name": name,
+        "permissions": role.get("permissions").cloned().unwrap_or_else(|| json!([])),
+    })))
+}
+
+pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_roles")?;
+    let req: RoleRequest = ctx.fields()?;
+    let Some(key) = given(&req.id).or(given(&req.name)) else {
+        return Err("Role id or name is required".into());
+    };
+    let (mut roles, actor) = {
+        let dir = ctx.app.dir();
+        (
+            dir.roles.clone(),
+            dir.user(ctx.user_id)
+                .map(|u| u.roles.clone())
+                .unwrap_or_default(),
+        )
+    };
+    let Some(name) = find(&roles, key) else {
+        return Err("Role not found".into());
+    };
+    can_manage_role(&roles, &actor, &name)?;
+    let Some(permissions) = req
+        .permissions
+        .clone()
+        .filter(|p| p.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+    else {
+        return Err("Permissions must be an array".into());
+    };
+    let id = roles
+        .get(&name)
+        .and_then(|r| r.get("id"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    if let Some(r) = roles.0.get_mut(&name).and_then(Value::as_object_mut) {
+        r.insert("permissions".into(), permissions.clone());
+    }
+    save(ctx, roles, Vec::new()).await?;
+    Ok(Reply::to_sender(&json!({
+        "cmd": "role_permissions_set", "id": id, "name": name, "permissions": permissions, "updated": true
+    })))
+}

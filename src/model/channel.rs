@@ -90,6 +90,22 @@ impl Channel {
     }
 }
 
+/// Channel names are keys in the store and appear in paths of the original server's data:
+/// at most 100 characters, no `/`, `\`, `..` or control characters, not empty.
+pub fn validate_name(name: &str) -> Result<(), &'static str> {
+    let bad = name.trim().is_empty()
+        || name.chars().count() > 100
+        || name.contains(['/', '\\'])
+        || name.contains("..")
+        || name.chars().any(char::is_control);
+    if bad {
+        return Err(
+            "Invalid channel name: at most 100 characters, without /, \\, .. or control characters",
+        );
+    }
+    Ok(())
+}
+
 /// May a user with `user_roles` (in stored order) do `action` in `channel`?
 /// `channel` is `None` when it does not exist.
 pub fn allows(channel: Option<&Channel>, action: Action, user_roles: &[String]) -> bool {
@@ -172,6 +188,15 @@ mod tests {
         let empty = chan(json!({}));
         assert!(allows(Some(&empty), Action::Send, &r(&["owner"])));
         assert!(!allows(Some(&empty), Action::Send, &r(&["user"])));
+    }
+
+    #[test]
+    fn channel_names() {
+        assert!(validate_name("general").is_ok());
+        assert!(validate_name("café-☕").is_ok());
+        for bad in ["", "  ", "../x", "a/b", "a\\b", "a\nb", &"x".repeat(101)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -34,6 +34,11 @@ impl Message {
         }
     }
 
+    /// The first message of a new text channel, from the server.
+    pub fn first_in_channel(channel: &str) -> Message {
+        Message::new(channel, SERVER_AUTHOR, format!("Welcome to #{channel}!"))
+    }
+
     /// The id of the message this one replies to.
     pub fn reply_to(&self) -> Option<&str> {
         self.extra

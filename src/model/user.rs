@@ -99,9 +99,12 @@ impl User {
         v
     }
 
-    /// `{"username","roles","color"}`, as in `user_join` and `user_connect`.
+    /// `{"username","roles","color","nickname"}`, as in `user_join` and `user_connect`. The
+    /// original server sends no nickname there; the web client replaces its record of the
+    /// user with this object, so without it nicknames vanish until a reload.
     pub fn brief_view(&self, roles: &Roles) -> Value {
-        json!({"username": self.username, "roles": self.roles, "color": roles.color_of(&self.roles)})
+        json!({"username": self.username, "roles": self.roles, "color": roles.color_of(&self.roles),
+               "nickname": self.nickname})
     }
 }
 
