@@ -1,6 +1,8 @@
 //! The packet hot path, measured with criterion. Run with `cargo bench --bench dispatch`.
 //!
 //! - `decode/*`: the envelope and the fields of the packets clients send most;
+//! - `hot/*`: decode + permission check + building and encoding the broadcast of
+//!   `message_new` and `typing` (no store, no sockets);
 //! - `router/*`: a whole frame through `commands::handle_frame` — decode, permission check,
 //!   rate limiter, handler, encode once, queue on every recipient — with 100 authenticated
 //!   sessions in `general` (their outboxes are drained between iterations);
@@ -21,7 +23,8 @@ use originchats_server::app::App;
 use originchats_server::commands::handle_frame;
 use originchats_server::config::{Config, SyncMode};
 use originchats_server::hub::{Session, Target};
-use originchats_server::model::User;
+use originchats_server::model::message::pings;
+use originchats_server::model::{Action, Message, User};
 use originchats_server::protocol::{Text, decode, encode, fields_fast};
 use originchats_server::ratelimit::Limiter;
 use originchats_server::store::{Db, Store};
@@ -136,6 +139,55 @@ fn drain(sessions: &[Rc<Session>]) {
     }
 }
 
+/// Exactly the CPU work of `message_new` and `typing` without the store: decode, the
+/// channel permission check on current roles, building the broadcast, encoding it once.
+fn hot_path(c: &mut Criterion) {
+    let (app, _sessions, _dir) = app_with_sessions(100);
+    let mut g = c.benchmark_group("hot");
+    let message_new = || {
+        let envelope = decode(black_box(MESSAGE_NEW)).ok();
+        let f: MessageFields = fields_fast(black_box(MESSAGE_NEW)).unwrap();
+        let dir = app.dir();
+        let allowed = dir.can("USR:local_u0", "general", Action::Send);
+        let message = Message::new(
+            "general",
+            "USR:local_u0",
+            f.content.as_deref().unwrap_or("").trim().to_string(),
+        );
+        let mut wire = message.wire(&dir);
+        wire.insert("pings".into(), pings(&message.content, &dir, None));
+        let packet = encode(
+            &json!({"cmd": "message_new", "message": wire, "channel": "general", "thread_id": null, "global": true}),
+        );
+        black_box((envelope.is_some(), allowed, packet));
+    };
+    let typing = || {
+        let envelope = decode(black_box(TYPING)).ok();
+        let f: MessageFields = fields_fast(black_box(TYPING)).unwrap();
+        let dir = app.dir();
+        let allowed = dir.can(
+            "USR:local_u0",
+            f.channel.as_deref().unwrap_or(""),
+            Action::View,
+        );
+        let packet = encode(
+            &json!({"cmd": "typing", "channel": "general", "user": "USR:local_u0", "thread_id": null, "global": true}),
+        );
+        black_box((envelope.is_some(), allowed, packet));
+    };
+    println!(
+        "hot/message_new: {} heap allocations per packet",
+        allocations(message_new)
+    );
+    println!(
+        "hot/typing: {} heap allocations per packet",
+        allocations(typing)
+    );
+    g.bench_function("message_new_decode_check_encode", |b| b.iter(message_new));
+    g.bench_function("typing_decode_check_encode", |b| b.iter(typing));
+    g.finish();
+}
+
 fn router(c: &mut Criterion) {
     let mut g = c.benchmark_group("router");
     let (app, sessions, _dir) = app_with_sessions(100);
@@ -201,5 +253,12 @@ fn ratelimit(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decode_packets, router, broadcast, ratelimit);
+criterion_group!(
+    benches,
+    decode_packets,
+    hot_path,
+    router,
+    broadcast,
+    ratelimit
+);
 criterion_main!(benches);
