@@ -20,10 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use originchats_server::app::App;
-use originchats_server::commands::handle_frame;
+use originchats_server::commands::{broadcast_packet, handle_frame};
 use originchats_server::config::{Config, SyncMode};
 use originchats_server::hub::{Session, Target};
-use originchats_server::model::message::pings;
 use originchats_server::model::{Action, Message, User};
 use originchats_server::protocol::{Text, decode, encode, fields_fast};
 use originchats_server::ratelimit::Limiter;
@@ -154,11 +153,7 @@ fn hot_path(c: &mut Criterion) {
             "USR:local_u0",
             f.content.as_deref().unwrap_or("").trim().to_string(),
         );
-        let mut wire = message.wire(&dir);
-        wire.insert("pings".into(), pings(&message.content, &dir, None));
-        let packet = encode(
-            &json!({"cmd": "message_new", "message": wire, "channel": "general", "thread_id": null, "global": true}),
-        );
+        let packet = broadcast_packet(&message, &dir, None);
         black_box((envelope.is_some(), allowed, packet));
     };
     let typing = || {
@@ -170,9 +165,7 @@ fn hot_path(c: &mut Criterion) {
             f.channel.as_deref().unwrap_or(""),
             Action::View,
         );
-        let packet = encode(
-            &json!({"cmd": "typing", "channel": "general", "user": "USR:local_u0", "thread_id": null, "global": true}),
-        );
+        let packet = originchats_server::commands::typing::packet("general", "USR:local_u0");
         black_box((envelope.is_some(), allowed, packet));
     };
     println!(

@@ -92,10 +92,8 @@ pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
     let dir = ctx.app.dir();
     let mut wire = message.wire(&dir);
     let p = pings(&message.content, &dir, None);
-    if p["users"].as_array().is_some_and(|a| !a.is_empty())
-        || p["roles"].as_array().is_some_and(|a| !a.is_empty())
-    {
-        wire.insert("pings".into(), p);
+    if !p.users.is_empty() || !p.roles.is_empty() {
+        wire.insert("pings".into(), serde_json::json!(p));
     }
     Ok(Reply::global(
         &json!({"cmd": "message_edit", "id": message.id, "content": message.content, "message": wire,

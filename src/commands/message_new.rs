@@ -1,15 +1,17 @@
 //! `message_new` (§8.1): post a message; it is stored, committed, then broadcast to the
 //! viewers of the channel (sender last).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
+use crate::hub::Route;
 use crate::hub::Target;
-use crate::model::message::{SERVER_AUTHOR, pings};
+use crate::model::Directory;
+use crate::model::message::{SERVER_AUTHOR, WireMessage, pings};
 use crate::model::{Action, Message};
-use crate::protocol::{Text, encode};
+use crate::protocol::{Encoded, Text, encode};
 
 #[derive(Deserialize)]
 struct Request<'a> {
@@ -91,18 +93,40 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     ctx.write(move |db| db.insert_message(&stored).map(|_| ()))
         .await?;
 
-    let dir = ctx.app.dir();
-    let reply_author =
-        reply_author.map(|id| dir.user(&id).map_or(id.clone(), |u| u.username.clone()));
-    let mut wire = message.wire(&dir);
-    wire.insert(
-        "pings".into(),
-        pings(&message.content, &dir, reply_author.as_deref()),
-    );
-    Ok(Reply::global(
-        &json!({"cmd": "message_new", "message": wire, "channel": name, "thread_id": null, "global": true}),
-        Some(&name),
-    ))
+    let packet = broadcast_packet(&message, &ctx.app.dir(), reply_author.as_deref());
+    Ok(Reply {
+        packet,
+        route: Route::Global(Some(name)),
+        then_close: None,
+    })
+}
+
+/// Encodes the `message_new` broadcast of a stored message, once for every recipient.
+/// `reply_author` is the user id of the replied message's author when it pings.
+pub fn broadcast_packet(message: &Message, dir: &Directory, reply_author: Option<&str>) -> Encoded {
+    let reply_author = reply_author.map(|id| dir.user(id).map_or(id, |u| u.username.as_str()));
+    let pings = pings(&message.content, dir, reply_author);
+    encode(&MessageNew {
+        cmd: "message_new",
+        message: WireMessage {
+            message,
+            dir,
+            pings: Some(&pings),
+        },
+        channel: &message.channel,
+        thread_id: None,
+        global: true,
+    })
+}
+
+/// The `message_new` broadcast, encoded once for every recipient.
+#[derive(Serialize)]
+struct MessageNew<'a> {
+    cmd: &'static str,
+    message: WireMessage<'a>,
+    channel: &'a str,
+    thread_id: Option<&'a str>,
+    global: bool,
 }
 
 /// "Message too long" (§8.1 step 4); lengths count code points.

@@ -18,14 +18,14 @@ mod roles;
 mod server_info;
 mod slash;
 mod status;
-mod typing;
+pub mod typing;
 mod unreads;
 mod user_update;
 mod users;
 mod voice;
 
 pub use channels::push_channel_lists;
-pub use message_new::post_as_server;
+pub use message_new::{broadcast_packet, post_as_server};
 pub use voice::leave_voice;
 
 use std::borrow::Cow;

@@ -1,9 +1,9 @@
 //! `typing` (§8.4): a typing indicator for the channel's viewers (rate limited).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::protocol::Text;
-use serde_json::json;
+use crate::hub::Route;
+use crate::protocol::{Encoded, Text, encode};
 
 use super::{Ctx, Outcome, Reply, given};
 
@@ -32,8 +32,29 @@ pub fn typing(ctx: &Ctx<'_>) -> Outcome {
         return Err("Channel not found".into());
     }
     ctx.text_access(channel)?;
-    Ok(Reply::global(
-        &json!({"cmd": "typing", "channel": channel, "user": ctx.username(), "thread_id": null, "global": true}),
-        Some(channel),
-    ))
+    let packet = packet(channel, &ctx.username());
+    Ok(Reply {
+        packet,
+        route: Route::Global(Some(channel.to_string())),
+        then_close: None,
+    })
+}
+
+/// The `typing` broadcast, encoded once for every viewer.
+pub fn packet(channel: &str, username: &str) -> Encoded {
+    #[derive(Serialize)]
+    struct Typing<'a> {
+        cmd: &'static str,
+        channel: &'a str,
+        user: &'a str,
+        thread_id: Option<&'a str>,
+        global: bool,
+    }
+    encode(&Typing {
+        cmd: "typing",
+        channel,
+        user: username,
+        thread_id: None,
+        global: true,
+    })
 }

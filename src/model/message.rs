@@ -1,5 +1,6 @@
 //! Messages (§7.5): the stored form, the wire form clients see, and the computed `pings`.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::Directory;
@@ -110,59 +111,99 @@ impl Message {
         removed
     }
 
-    /// The wire form (§7.5): ids turned into usernames, and `pinned`, `type`,
-    /// `interaction` added when absent.
+    /// The wire form (§7.5) as a JSON object (see [`WireMessage`]).
     pub fn wire(&self, dir: &Directory) -> Map<String, Value> {
-        let name = |id: &str| {
-            dir.user(id)
-                .map_or_else(|| id.to_string(), |u| u.username.clone())
-        };
-        let mut m = Map::new();
-        m.insert("user".into(), json!(name(&self.user_id)));
-        m.insert("content".into(), json!(self.content));
-        m.insert("timestamp".into(), json!(self.timestamp));
-        m.insert("id".into(), json!(self.id));
-        for (k, v) in &self.extra {
-            let v = match k.as_str() {
-                "reply_to" => {
-                    let mut r = v.clone();
-                    if let Some(u) = v.get("user").and_then(Value::as_str) {
-                        r["user"] = json!(name(u));
-                    }
-                    r
-                }
-                "reactions" => match v.as_object() {
-                    Some(map) => Value::Object(
-                        map.iter()
-                            .map(|(emoji, ids)| {
-                                let names: Vec<Value> = ids
-                                    .as_array()
-                                    .map(|a| {
-                                        a.iter()
-                                            .map(|id| json!(name(id.as_str().unwrap_or(""))))
-                                            .collect()
-                                    })
-                                    .unwrap_or_default();
-                                (emoji.clone(), Value::Array(names))
-                            })
-                            .collect(),
-                    ),
-                    None => v.clone(),
-                },
-                _ => v.clone(),
-            };
-            m.insert(k.clone(), v);
+        match serde_json::to_value(WireMessage {
+            message: self,
+            dir,
+            pings: None,
+        }) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
         }
-        for (k, default) in [
-            ("pinned", json!(false)),
-            ("type", json!("message")),
-            ("interaction", Value::Null),
-        ] {
-            if !m.contains_key(k) {
-                m.insert(k.into(), default);
+    }
+}
+
+/// A message in its wire form (§7.5), serialized straight from the stored message: ids
+/// become usernames (author, `reply_to.user`, reactions), and `pinned`, `type` and
+/// `interaction` are added when absent; `pings` last when given. No intermediate JSON
+/// value is built, so a broadcast costs one encoding.
+pub struct WireMessage<'a> {
+    pub message: &'a Message,
+    pub dir: &'a Directory,
+    pub pings: Option<&'a Pings<'a>>,
+}
+
+impl Serialize for WireMessage<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, dir) = (self.message, self.dir);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("user", username(dir, &m.user_id))?;
+        map.serialize_entry("content", &m.content)?;
+        map.serialize_entry("timestamp", &m.timestamp)?;
+        map.serialize_entry("id", &m.id)?;
+        for (k, v) in &m.extra {
+            match (k.as_str(), v) {
+                ("reply_to", Value::Object(r)) => map.serialize_entry(k, &ReplyTo(r, dir))?,
+                ("reactions", Value::Object(r)) => map.serialize_entry(k, &Reactions(r, dir))?,
+                _ => map.serialize_entry(k, v)?,
             }
         }
-        m
+        if !m.extra.contains_key("pinned") {
+            map.serialize_entry("pinned", &false)?;
+        }
+        if !m.extra.contains_key("type") {
+            map.serialize_entry("type", "message")?;
+        }
+        if !m.extra.contains_key("interaction") {
+            map.serialize_entry("interaction", &())?;
+        }
+        if let Some(p) = self.pings {
+            map.serialize_entry("pings", p)?;
+        }
+        map.end()
+    }
+}
+
+/// The username of a user id; unknown ids (and `originChats`) stay as they are.
+fn username<'a>(dir: &'a Directory, id: &'a str) -> &'a str {
+    dir.user(id).map_or(id, |u| u.username.as_str())
+}
+
+/// `reply_to` with its `user` shown as a username.
+struct ReplyTo<'a>(&'a Map<String, Value>, &'a Directory);
+
+impl Serialize for ReplyTo<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            match (k.as_str(), v.as_str()) {
+                ("user", Some(id)) => map.serialize_entry(k, username(self.1, id))?,
+                _ => map.serialize_entry(k, v)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// `reactions` with every user shown as a username.
+struct Reactions<'a>(&'a Map<String, Value>, &'a Directory);
+
+impl Serialize for Reactions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (emoji, ids) in self.0 {
+            let names: Vec<&str> = ids
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|id| username(self.1, id.as_str().unwrap_or("")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            map.serialize_entry(emoji, &names)?;
+        }
+        map.end()
     }
 }
 
@@ -174,39 +215,61 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The `pings` object of `message_new` / `message_edit` (§8.1): `@name` tokens (resolved to
-/// stored usernames when they exist), `@&role` tokens, and the replied-to author.
-pub fn pings(content: &str, dir: &Directory, reply_author: Option<&str>) -> Value {
-    let mut users: Vec<String> = Vec::new();
-    let mut roles: Vec<String> = Vec::new();
-    for (token, role) in mention_tokens(content) {
+/// The `pings` object of `message_new` / `message_edit` (§8.1), computed, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pings<'a> {
+    /// `@name` tokens, as stored usernames when such a user exists (else as typed).
+    pub users: Vec<&'a str>,
+    /// `@&role` tokens.
+    pub roles: Vec<&'a str>,
+    /// The author of the message replied to, unless the reply turned pinging off.
+    pub replies: Vec<&'a str>,
+}
+
+/// Computes [`Pings`]: deduplicated tokens in order of first appearance.
+pub fn pings<'a>(content: &'a str, dir: &'a Directory, reply_author: Option<&'a str>) -> Pings<'a> {
+    let mut users: Vec<&str> = Vec::new();
+    let mut roles: Vec<&str> = Vec::new();
+    for (at, token, role) in mention_tokens(content) {
         if role {
-            if !roles.iter().any(|r| r == token) {
-                roles.push(token.to_string());
+            if !roles.contains(&token) {
+                roles.push(token);
             }
             continue;
         }
         // A token whose first occurrence follows `&` is a role mention of the same name.
-        let first = content.find(&format!("@{token}")).unwrap_or(0);
-        if content[..first].ends_with('&') {
+        if first_mention(content, token)
+            .unwrap_or(at)
+            .checked_sub(1)
+            .is_some_and(|i| content.as_bytes()[i] == b'&')
+        {
             continue;
         }
         let shown = dir
             .user_by_name(token)
-            .map_or_else(|| token.to_string(), |u| u.username.clone());
+            .map_or(token, |u| u.username.as_str());
         if !users.contains(&shown) {
             users.push(shown);
         }
     }
-    let replies: Vec<String> = reply_author
-        .map(|a| vec![a.to_string()])
-        .unwrap_or_default();
-    json!({"users": users, "roles": roles, "replies": replies})
+    Pings {
+        users,
+        roles,
+        replies: reply_author.into_iter().collect(),
+    }
 }
 
-/// `@name` and `@&name` tokens (name = a run of ASCII letters, digits and `_`), with a flag
-/// telling role mentions apart.
-fn mention_tokens(content: &str) -> Vec<(&str, bool)> {
+/// Where `@token` first occurs in `content` (as a substring, like the original server).
+fn first_mention(content: &str, token: &str) -> Option<usize> {
+    content
+        .match_indices('@')
+        .map(|(i, _)| i)
+        .find(|&i| content[i + 1..].starts_with(token))
+}
+
+/// `@name` and `@&name` tokens (name = a run of ASCII letters, digits and `_`), with where
+/// each starts and a flag telling role mentions apart.
+fn mention_tokens(content: &str) -> Vec<(usize, &str, bool)> {
     let bytes = content.as_bytes();
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut out = Vec::new();
@@ -223,7 +286,7 @@ fn mention_tokens(content: &str) -> Vec<(&str, bool)> {
             end += 1;
         }
         if end > start {
-            out.push((&content[start..end], role));
+            out.push((i, &content[start..end], role));
         }
         i = end.max(i + 1);
     }
@@ -259,18 +322,19 @@ mod tests {
 
     #[test]
     fn pings_match_the_reference_example() {
-        let p = pings("hello @bob and @USR:local_bob @nobody @&user", &dir(), None);
+        let d = dir();
+        let p = pings("hello @bob and @USR:local_bob @nobody @&user", &d, None);
         assert_eq!(
-            p,
+            json!(p),
             json!({"users": ["bob", "USR", "nobody"], "roles": ["user"], "replies": []})
         );
-        let p = pings("@&mods and @mods", &dir(), Some("USR:local_alice"));
+        let p = pings("@&mods and @mods", &d, Some("USR:local_alice"));
         assert_eq!(
-            p,
+            json!(p),
             json!({"users": ["mods"], "roles": ["mods"], "replies": ["USR:local_alice"]})
         );
-        let p = pings("&@bob", &dir(), None);
-        assert_eq!(p["users"], json!([]));
+        let p = pings("&@bob", &d, None);
+        assert!(p.users.is_empty());
     }
 
     #[test]

@@ -10,8 +10,14 @@ pub type Encoded = Utf8Bytes;
 /// Encodes a packet. Our packet types always serialize; should one ever fail, the client
 /// gets an error packet instead of nothing.
 pub fn encode<T: Serialize + ?Sized>(packet: &T) -> Encoded {
-    match serde_json::to_string(packet) {
-        Ok(text) => Utf8Bytes::from(text),
+    // Most packets fit: one allocation, no regrowth.
+    let mut buf = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut buf, packet).map(|()| String::from_utf8(buf)) {
+        Ok(Ok(text)) => Utf8Bytes::from(text),
+        Ok(Err(e)) => {
+            log::error!("an encoded packet is not UTF-8: {e}");
+            Utf8Bytes::from_static(r#"{"cmd":"error","val":"Internal error"}"#)
+        }
         Err(e) => {
             log::error!("could not encode a packet: {e}");
             Utf8Bytes::from_static(r#"{"cmd":"error","val":"Internal error"}"#)
