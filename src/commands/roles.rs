@@ -48,6 +48,16 @@ pub fn can_manage_role(roles: &Roles, actor: &[String], role: &str) -> Result<()
     Ok(())
 }
 
+/// All roles, and the sender's own role list, as they are now.
+pub fn roles_and_actor(ctx: &Ctx<'_>) -> (Roles, Vec<String>) {
+    let dir = ctx.app.dir();
+    let actor = dir
+        .user(ctx.user_id)
+        .map(|u| u.roles.clone())
+        .unwrap_or_default();
+    (dir.roles.clone(), actor)
+}
+
 /// A role named by id or name.
 fn find(roles: &Roles, id_or_name: &str) -> Option<String> {
     if roles.get(id_or_name).is_some() {
@@ -193,15 +203,7 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
     let Some(key) = given(&req.id).or(given(&req.name)) else {
         return Err("Role id or name is required".into());
     };
-    let (mut roles, actor) = {
-        let dir = ctx.app.dir();
-        (
-            dir.roles.clone(),
-            dir.user(ctx.user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
-        )
-    };
+    let (mut roles, actor) = roles_and_actor(ctx);
     let Some(current) = find(&roles, key) else {
         return Err("Role not found".into());
     };
@@ -269,15 +271,7 @@ pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
         return Err("Role id or name is required".into());
     };
     ctx.require_permission("manage_roles")?;
-    let (mut roles, actor) = {
-        let dir = ctx.app.dir();
-        (
-            dir.roles.clone(),
-            dir.user(ctx.user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
-        )
-    };
+    let (mut roles, actor) = roles_and_actor(ctx);
     let Some(name) = find(&roles, key) else {
         return Err("Role not found".into());
     };
@@ -322,15 +316,7 @@ pub async fn role_reorder(ctx: &Ctx<'_>) -> Outcome {
     else {
         return Err("Roles array is required".into());
     };
-    let (mut roles, actor) = {
-        let dir = ctx.app.dir();
-        (
-            dir.roles.clone(),
-            dir.user(ctx.user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
-        )
-    };
+    let (mut roles, actor) = roles_and_actor(ctx);
     let mut names = Vec::new();
     for entry in order {
         let Some(name) = entry.as_str().and_then(|e| find(&roles, e)) else {
@@ -382,17 +368,10 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
     else {
         return Err("Roles list is required".into());
     };
-    let (mut user, roles, actor) = {
-        let dir = ctx.app.dir();
-        let user = dir.resolve(name).cloned().ok_or("User not found")?;
-        (
-            user,
-            dir.roles.clone(),
-            dir.user(ctx.user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
-        )
+    let Some(mut user) = ctx.app.dir().resolve(name).cloned() else {
+        return Err("User not found".into());
     };
+    let (roles, actor) = roles_and_actor(ctx);
     let mut new_roles = Vec::new();
     for r in wanted {
         let Some(r) = r.as_str().filter(|r| roles.get(r).is_some()) else {
@@ -521,15 +500,7 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
     let Some(key) = given(&req.id).or(given(&req.name)) else {
         return Err("Role id or name is required".into());
     };
-    let (mut roles, actor) = {
-        let dir = ctx.app.dir();
-        (
-            dir.roles.clone(),
-            dir.user(ctx.user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
-        )
-    };
+    let (mut roles, actor) = roles_and_actor(ctx);
     let Some(name) = find(&roles, key) else {
         return Err("Role not found".into());
     };

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::roles::can_manage_role;
+use super::roles::{can_manage_role, roles_and_actor};
 use super::{Ctx, Outcome, Reply, given};
 use crate::hub::Target;
 use crate::protocol::{Text, encode};
@@ -22,17 +22,10 @@ pub async fn user_update(ctx: &Ctx<'_>) -> Outcome {
     let Some(name) = given(&req.user) else {
         return Err("User parameter is required".into());
     };
-    let (mut user, roles, actor) = {
-        let dir = ctx.app.dir();
-        let user = dir.resolve(name).cloned().ok_or("User not found")?;
-        (
-            user,
-            dir.roles.clone(),
-            dir.user(ctx.user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
-        )
+    let Some(mut user) = ctx.app.dir().resolve(name).cloned() else {
+        return Err("User not found".into());
     };
+    let (roles, actor) = roles_and_actor(ctx);
     let Some(updates) = req
         .updates
         .as_ref()
