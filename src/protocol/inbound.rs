@@ -56,7 +56,7 @@ fn decode_fast(text: &str) -> Option<Envelope<'_>> {
     // buffer is only there so that the parser checks them) and the slow path handles them.
     let mut scratch = [0u8; 64];
     let (head, used) = serde_json_core::from_str_escaped::<Head>(text, &mut scratch).ok()?;
-    if !text[used..].trim_start().is_empty() {
+    if !only_whitespace(text, used) {
         return None;
     }
     Some(Envelope {
@@ -84,6 +84,11 @@ fn decode_slow(text: &str) -> Result<Envelope<'_>, Malformed> {
         }),
         Some(other) => Err(Malformed::NonStringCmd(other)),
     }
+}
+
+/// Whether everything after byte `used` is JSON whitespace (never panics, whatever `used`).
+fn only_whitespace(text: &str, used: usize) -> bool {
+    text.as_bytes().get(used..).is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
 }
 
 /// The type names the original server prints (it is written in Python).
@@ -125,7 +130,7 @@ pub fn fields<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
 pub fn fields_fast<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
     let mut scratch = [0u8; 512];
     if let Ok((value, used)) = serde_json_core::from_str_escaped::<T>(text, &mut scratch) {
-        if text[used..].trim_start().is_empty() {
+        if only_whitespace(text, used) {
             return Ok(value);
         }
     }
