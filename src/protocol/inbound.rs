@@ -88,7 +88,9 @@ fn decode_slow(text: &str) -> Result<Envelope<'_>, Malformed> {
 
 /// Whether everything after byte `used` is JSON whitespace (never panics, whatever `used`).
 fn only_whitespace(text: &str, used: usize) -> bool {
-    text.as_bytes().get(used..).is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
+    text.as_bytes()
+        .get(used..)
+        .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
 }
 
 /// The type names the original server prints (it is written in Python).
