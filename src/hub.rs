@@ -244,11 +244,16 @@ impl Hub {
                     s.send(packet.clone());
                 }
             }
-            _ => {
+            Target::All => {
                 for s in self.sessions.borrow().values() {
-                    if self.receives(dir, s, target) {
+                    if s.is_authenticated() {
                         s.send(packet.clone());
                     }
+                }
+            }
+            Target::User(user) => {
+                for s in self.sessions_of(user) {
+                    s.send(packet.clone());
                 }
             }
         }
@@ -295,15 +300,13 @@ impl Hub {
     pub fn voice_broadcast(
         &self,
         dir: &Directory,
+        dir_version: u64,
         channel: &str,
         participants: &[String],
         with_peer: &Encoded,
         without_peer: &Encoded,
     ) {
-        for s in self.sessions.borrow().values() {
-            if !self.receives(dir, s, Target::Viewers(channel)) {
-                continue;
-            }
+        for s in self.audience(dir, dir_version, channel).iter() {
             let inside = s
                 .user
                 .borrow()
@@ -325,20 +328,5 @@ impl Hub {
             .filter(|s| s.user.borrow().as_deref() == Some(user_id))
             .cloned()
             .collect()
-    }
-
-    fn receives(&self, dir: &Directory, s: &Session, target: Target<'_>) -> bool {
-        let user = s.user.borrow();
-        let Some(user_id) = user.as_deref() else {
-            return false;
-        };
-        match target {
-            Target::All => true,
-            Target::User(u) => u == user_id,
-            // Current roles, not those at login (§2 "→ do").
-            Target::Viewers(c) => dir
-                .user(user_id)
-                .is_some_and(|u| channel::allows(dir.channel(c), Action::View, &u.roles)),
-        }
     }
 }

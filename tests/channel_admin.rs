@@ -3,12 +3,8 @@
 
 mod common;
 
-use common::{Server, drain, until, with_role};
+use common::{Server, drain, err, until, with_role};
 use serde_json::{Value, json};
-
-fn err(src: &str, val: &str) -> Value {
-    json!({"cmd": "error", "src": src, "val": val})
-}
 
 fn names(list: &Value) -> Vec<String> {
     list["val"]

@@ -5,12 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Server};
+use common::{Client, Server, err};
 use serde_json::{Value, json};
-
-fn err(src: &str, val: &str) -> Value {
-    json!({"cmd": "error", "src": src, "val": val})
-}
 
 /// alice and bob, both in `general`, with the presence packets read.
 fn two(server: &Server) -> (Client, Client) {

@@ -4,12 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::Server;
+use common::{Server, err};
 use serde_json::{Value, json};
-
-fn err(src: &str, val: &str) -> Value {
-    json!({"cmd": "error", "src": src, "val": val})
-}
 
 #[test]
 fn users_list_and_online() {

@@ -5,12 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Server, drain, prepared_dir, test_config};
+use common::{Client, Server, drain, err, prepared_dir, test_config};
 use serde_json::{Value, json};
-
-fn err(src: &str, val: &str) -> Value {
-    json!({"cmd": "error", "src": src, "val": val})
-}
 
 fn server() -> Server {
     let dir = prepared_dir(

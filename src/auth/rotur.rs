@@ -3,6 +3,7 @@
 //! wait for it.
 
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -32,14 +33,23 @@ pub enum Verdict {
     Unavailable(String),
 }
 
+/// One HTTP agent for every validation: it keeps its TLS setup and connections instead of
+/// building them again per login. The timeout comes from the configuration, which does not
+/// change while the process runs.
+fn agent(timeout: Duration) -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into()
+    })
+}
+
 /// Asks the validate service (blocking; call it off the executor thread).
 pub fn validate(url: &str, timeout: Duration, key: &str, validator: Option<&str>) -> Verdict {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut request = agent.get(url).query("key", key);
+    let mut request = agent(timeout).get(url).query("key", key);
     if let Some(v) = validator {
         request = request.query("v", v);
     }

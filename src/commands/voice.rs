@@ -29,8 +29,14 @@ fn announce(
 ) {
     let with_peer = encode(&packet(p.view(true)));
     let without = encode(&packet(p.view(false)));
-    app.hub
-        .voice_broadcast(&app.dir(), channel, members, &with_peer, &without);
+    app.hub.voice_broadcast(
+        &app.dir(),
+        app.dir_version(),
+        channel,
+        members,
+        &with_peer,
+        &without,
+    );
 }
 
 fn member_ids(app: &App, channel: &str) -> Vec<String> {
@@ -51,8 +57,14 @@ pub fn leave_voice(app: &App, user_id: &str) -> Option<String> {
     let (channel, p) = app.voice.borrow_mut().leave(user_id)?;
     let left =
         encode(&json!({"cmd": "voice_user_left", "channel": channel, "username": p.username}));
-    app.hub
-        .voice_broadcast(&app.dir(), &channel, &members, &left, &left);
+    app.hub.voice_broadcast(
+        &app.dir(),
+        app.dir_version(),
+        &channel,
+        &members,
+        &left,
+        &left,
+    );
     Some(channel)
 }
 

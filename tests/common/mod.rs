@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
@@ -362,19 +362,9 @@ fn mock_answer(mut stream: TcpStream, seen: &Mutex<Vec<String>>) {
     );
 }
 
-/// Reads `/proc/PID/status` VmRSS in KiB.
-pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-pub fn path_exists(p: &Path) -> bool {
-    p.exists()
+/// `{"cmd":"error","src":<src>,"val":<val>}`: the error packet of a refused command.
+pub fn err(src: &str, val: &str) -> Value {
+    json!({"cmd": "error", "src": src, "val": val})
 }
 
 /// A data directory prepared before the server starts: extra channels and roles.
