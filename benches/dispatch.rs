@@ -3,7 +3,7 @@
 //! - `decode/*`: the envelope and the fields of the packets clients send most;
 //! - `hot/*`: decode + permission check + building and encoding the broadcast of
 //!   `message_new` and `typing` (no store, no sockets);
-//! - `router/*`: a whole frame through `commands::handle_frame` — decode, permission check,
+//! - `router/*`: a whole frame through `router::handle_frame` — decode, permission check,
 //!   rate limiter, handler, encode once, queue on every recipient — with 100 authenticated
 //!   sessions in `general` (their outboxes are drained between iterations);
 //! - `broadcast/*`: one encoded packet queued on 100 and 1000 recipients;
@@ -20,12 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use originchats_server::app::App;
-use originchats_server::commands::{broadcast_packet, handle_frame};
 use originchats_server::config::{Config, SyncMode};
 use originchats_server::hub::{Session, Target};
 use originchats_server::model::{Action, Message, User};
+use originchats_server::ops::messages::{Posted, message_new_packet};
 use originchats_server::protocol::{Text, decode, encode, fields_fast};
 use originchats_server::ratelimit::Limiter;
+use originchats_server::router::handle_frame;
 use originchats_server::store::{Db, Store};
 use serde::Deserialize;
 use serde_json::json;
@@ -153,7 +154,7 @@ fn hot_path(c: &mut Criterion) {
             "USR:local_u0",
             f.content.as_deref().unwrap_or("").trim().to_string(),
         );
-        let packet = broadcast_packet(&message, &dir, None);
+        let packet = message_new_packet(&message, &dir, Posted::ByUser { reply_author: None });
         black_box((envelope.is_some(), allowed, packet));
     };
     let typing = || {

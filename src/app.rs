@@ -1,17 +1,20 @@
-//! The state shared by every connection on the executor thread.
+//! The state shared by every connection on the executor thread: configuration, the
+//! directory (accounts, roles, channels), the hub, the store handle, the rate limiter and
+//! voice. What several layers do with it (write-through changes, bans, voice, pushing
+//! channel lists) is in [`crate::ops`], as methods on [`App`].
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
+use smol::lock::Semaphore;
 
 use std::time::Instant;
 
-use crate::auth::Limits as AuthLimits;
-use crate::config::{AuthMode, Config};
-use crate::hub::{Hub, Session, Target};
+use crate::config::Config;
+use crate::hub::{Hub, Target};
 use crate::model::Directory;
-use crate::protocol::{Encoded, encode};
+use crate::protocol::Encoded;
 use crate::ratelimit::Limiter;
 use crate::store::{Db, Store, StoreError};
 use crate::voice::Voice;
@@ -40,10 +43,6 @@ pub struct App {
     pub voice: RefCell<Voice>,
     /// For the limiter's clock (monotonic seconds).
     started: Instant,
-    /// Store writes started and not yet answered (see [`App::write`]).
-    writes_in_flight: Cell<u32>,
-    /// Store writes started so far.
-    write_generation: Cell<u64>,
 }
 
 impl App {
@@ -74,8 +73,6 @@ impl App {
             dir_version: Cell::new(0),
             hub,
             store,
-            writes_in_flight: Cell::new(0),
-            write_generation: Cell::new(0),
         })
     }
 
@@ -108,70 +105,19 @@ impl App {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Runs a store job and waits until it is committed.
+    /// Runs a store job and waits until it is committed (see [`Store::call`]).
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
     {
-        self.writes_in_flight.set(self.writes_in_flight.get() + 1);
-        self.write_generation.set(self.write_generation.get() + 1);
-        let result = self.store.call(f).await;
-        self.writes_in_flight.set(self.writes_in_flight.get() - 1);
-        result
-    }
-
-    /// Whether a write of ours is on its way to the store (a reload must wait for it).
-    pub fn writes_in_flight(&self) -> bool {
-        self.writes_in_flight.get() > 0
-    }
-
-    /// Counts the writes started so far, to tell whether one happened meanwhile.
-    pub fn write_generation(&self) -> u64 {
-        self.write_generation.get()
+        self.store.call(f).await
     }
 
     /// Sends a side packet.
     pub fn broadcast(&self, target: Target<'_>, packet: &Encoded) {
         self.hub
             .broadcast(&self.dir(), self.dir_version(), target, packet);
-    }
-
-    /// The command names this server answers after authentication, sorted, plus the
-    /// authentication commands the configured mode allows: the handshake's `capabilities`.
-    pub fn capabilities(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = crate::commands::COMMANDS.to_vec();
-        match self.config.auth_mode() {
-            AuthMode::Rotur => names.push("auth"),
-            AuthMode::Cracked => names.extend(["auth", "login", "register"]),
-            AuthMode::CrackedOnly => names.extend(["login", "register"]),
-        }
-        names.sort_unstable();
-        names
-    }
-
-    /// The first packet of every connection (§3.1).
-    pub fn handshake(&self, session: &Session) -> Encoded {
-        let a = &self.config.attachments;
-        encode(&json!({
-            "cmd": "handshake",
-            "val": {
-                "server": *self.server_info.borrow(),
-                "limits": self.config.limits.raw,
-                "attachments": {
-                    "enabled": a.enabled,
-                    "max_size": a.max_size,
-                    "allowed_types": a.allowed_types,
-                    "max_attachments_per_user": a.max_attachments_per_user,
-                    "permanent_tiers": a.permanent_tiers,
-                },
-                "version": "1.1.0",
-                "validator_key": session.validator_key.as_str(),
-                "capabilities": self.capabilities(),
-                "permissions": crate::model::role::SERVER_PERMISSIONS,
-                "auth_mode": self.config.auth_mode,
-            }
-        }))
     }
 
     /// `GET /info` (§10).
@@ -195,5 +141,32 @@ impl App {
             }
         });
         serde_json::to_string_pretty(&body).unwrap_or_default()
+    }
+}
+
+/// Bounds on the blocking work authentication does off the executor thread, so that a
+/// login storm cannot take every core or start hundreds of threads.
+pub struct AuthLimits {
+    /// bcrypt hashes and checks at once: one per core but one (left for the executor).
+    pub bcrypt: Semaphore,
+    /// Rotur validation calls in flight at once.
+    pub rotur: Semaphore,
+}
+
+impl AuthLimits {
+    pub fn new() -> AuthLimits {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        AuthLimits {
+            bcrypt: Semaphore::new(cores.saturating_sub(1).max(1)),
+            rotur: Semaphore::new(16),
+        }
+    }
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -21,7 +21,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use crate::config::SyncMode;
-use crate::model::{Channel, Message, Roles, Status, User};
+use crate::model::{Channel, ChannelKind, Message, Roles, Status, User};
 use crate::store::{Db, StoreError};
 
 /// Examples listed per skip reason in the summary; the rest are only counted.
@@ -623,7 +623,7 @@ fn import_channels(
         let Some(name) = map.get("name").and_then(Value::as_str) else {
             t.skip(
                 "no name (e.g. an old separator)",
-                Some(format!("entry {} ({})", i + 1, shown(channel.kind()))),
+                Some(format!("entry {} ({})", i + 1, shown(channel.type_name()))),
             );
             continue;
         };
@@ -655,7 +655,7 @@ fn import_channels(
                 Some(shown(name)),
             ),
         }
-        let text = |c: &Channel| c.kind() == "text";
+        let text = |c: &Channel| c.kind() == ChannelKind::Text;
         if text(&channel) && ours.get(name).is_some_and(text) && !history.iter().any(|h| h == name)
         {
             history.push(name.to_string());

@@ -5,11 +5,12 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 
-use super::{BANNED, Failure, succeed};
+use super::{Failure, succeed};
 use crate::app::App;
 use crate::hub::Session;
 use crate::model::User;
 use crate::model::user::local_id;
+use crate::protocol::errors::{BANNED, INVALID_PASSWORD, USER_NOT_FOUND, USERNAME_TAKEN};
 use crate::protocol::{LooseStr, fields};
 
 #[derive(Deserialize)]
@@ -53,7 +54,7 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
         dir.user(&local_id(&name)).is_some() || dir.user_by_name(&local_id(&name)).is_some()
     };
     if taken(app) {
-        return Err("Username already taken".into());
+        return Err(USERNAME_TAKEN.into());
     }
     let cost = app.config.cracked.bcrypt_cost;
     let hash = {
@@ -66,15 +67,18 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
     })?;
     // Someone may have taken the name while we were hashing.
     if taken(app) {
-        return Err("Username already taken".into());
+        return Err(USERNAME_TAKEN.into());
     }
     let user = User::new_local(&name, hash, app.config.db.users.default.roles.clone());
     let id = user.id.clone();
-    app.dir_mut().put_user(user.clone());
-    if let Err(e) = app.write(move |db| db.insert_user(&user)).await {
-        log::error!("could not store the new account {id}: {e}");
-        app.dir_mut().remove_user(&id);
-        return Err("Registration failed: the server could not save the account".into());
+    match app.create_user(user).await {
+        Ok(()) => {}
+        // Registered by another connection while this one was hashing.
+        Err(e) if e.is_constraint_violation() => return Err(USERNAME_TAKEN.into()),
+        Err(e) => {
+            log::error!("could not store the new account {id}: {e}");
+            return Err("Registration failed: the server could not save the account".into());
+        }
     }
     log::info!("new local account {id} registered from {}", session.peer);
     succeed(app, session, &id, true).await;
@@ -88,7 +92,7 @@ pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(
         let dir = app.dir();
         let user = dir
             .user_by_name(&local_id(&name))
-            .ok_or(Failure::from("User not found"))?;
+            .ok_or(Failure::from(USER_NOT_FOUND))?;
         if !user.is_local() {
             return Err("This account uses Rotur authentication".into());
         }
@@ -99,7 +103,7 @@ pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(
             "failed login for {id} from {}: the account has no password",
             session.peer
         );
-        return Err("Invalid password".into());
+        return Err(INVALID_PASSWORD.into());
     };
     let valid = {
         let _permit = app.auth.bcrypt.acquire().await;
@@ -110,11 +114,11 @@ pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(
             "failed login for {id} from {}: wrong password",
             session.peer
         );
-        return Err("Invalid password".into());
+        return Err(INVALID_PASSWORD.into());
     }
     // Re-read: the account may have changed (or been banned) while we were checking.
     match app.dir().user(&id) {
-        None => return Err("User not found".into()),
+        None => return Err(USER_NOT_FOUND.into()),
         Some(u) if u.is_banned() => return Err(BANNED.into()),
         Some(_) => {}
     }

@@ -1,5 +1,6 @@
-//! Authentication (§4): what a connection may do before it is bound to an account, the
-//! success sequence, and presence at disconnect.
+//! Authentication (§4): the handlers of `auth` ([`rotur`]), `login` and `register`
+//! ([`cracked`]) — the router's command table says which mode allows which — the refusal of
+//! an attempt, the success sequence, and presence at disconnect.
 
 pub mod cracked;
 pub mod rotur;
@@ -7,43 +8,11 @@ pub mod rotur;
 use std::rc::Rc;
 
 use serde_json::json;
-use smol::lock::Semaphore;
 
 use crate::app::App;
-use crate::config::AuthMode;
+use crate::hub::outbox::Outgoing;
 use crate::hub::{Session, Target};
-use crate::protocol::{Envelope, encode, outbound::auth_error};
-use crate::server::outbox::Outgoing;
-
-pub const AUTH_REQUIRED: &str = "Authentication required";
-pub const BANNED: &str = "Access denied: You are banned from this server";
-
-/// Bounds on the blocking work authentication does off the executor thread, so that a
-/// login storm cannot take every core or start hundreds of threads.
-pub struct Limits {
-    /// bcrypt hashes and checks at once: one per core but one (left for the executor).
-    pub bcrypt: Semaphore,
-    /// Rotur validation calls in flight at once.
-    pub rotur: Semaphore,
-}
-
-impl Limits {
-    pub fn new() -> Limits {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        Limits {
-            bcrypt: Semaphore::new(cores.saturating_sub(1).max(1)),
-            rotur: Semaphore::new(16),
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+use crate::protocol::{encode, outbound::auth_error};
 
 /// How an attempt ended, when it did not succeed.
 pub enum Failure {
@@ -57,40 +26,22 @@ impl<T: Into<String>> From<T> for Failure {
     }
 }
 
-/// A packet from a connection that is not authenticated yet.
-pub async fn handle(app: &Rc<App>, session: &Rc<Session>, packet: &Envelope<'_>) {
-    let mode = app.config.auth_mode();
-    let result = match (packet.cmd.as_ref(), mode) {
-        ("auth", AuthMode::CrackedOnly) => {
-            Err("Rotur authentication is disabled. Use login or register commands.".into())
-        }
-        ("auth", _) => rotur::auth(app, session, packet.text).await,
-        ("login", AuthMode::Cracked | AuthMode::CrackedOnly) => {
-            cracked::login(app, session, packet.text).await
-        }
-        ("register", AuthMode::Cracked | AuthMode::CrackedOnly) => {
-            cracked::register(app, session, packet.text).await
-        }
-        _ => {
-            session.send(auth_error(AUTH_REQUIRED));
-            return;
-        }
-    };
-    if let Err(Failure::Denied(text)) = result {
-        session.send(auth_error(&text));
-        let failures = session.failed_auth.get() + 1;
-        session.failed_auth.set(failures);
-        if failures >= app.config.connections.max_failed_auth {
-            log::warn!(
-                "connection {} ({}) closed after {failures} failed authentication attempts",
-                session.id,
-                session.peer
-            );
-            session.push(Outgoing::Close(
-                1008,
-                "too many failed authentication attempts",
-            ));
-        }
+/// Answers a refused attempt, and closes a connection that failed too often.
+pub fn refused(app: &App, session: &Session, failure: Failure) {
+    let Failure::Denied(text) = failure;
+    session.send(auth_error(&text));
+    let failures = session.failed_auth.get() + 1;
+    session.failed_auth.set(failures);
+    if failures >= app.config.connections.max_failed_auth {
+        log::warn!(
+            "connection {} ({}) closed after {failures} failed authentication attempts",
+            session.id,
+            session.peer
+        );
+        session.push(Outgoing::Close(
+            1008,
+            "too many failed authentication attempts",
+        ));
     }
 }
 
@@ -135,11 +86,10 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
     let welcome = &app.config.welcome;
     if new_user && welcome.enabled {
         let text = welcome.message.replace("{username}", &username);
-        crate::commands::post_as_server(app, &welcome.channel, text).await;
+        app.post_as_server(&welcome.channel, text).await;
     }
     // The validator carries no authority; it is remembered only as the reference does.
-    let id = user_id.to_string();
-    if let Err(e) = app.write(move |db| db.set_validator(&id, &validator)).await {
+    if let Err(e) = app.remember_validator(user_id, validator).await {
         log::warn!("could not store the validator of {username}: {e}");
     }
 }
@@ -156,7 +106,7 @@ pub fn disconnected(app: &App, session: &Session) {
             .participant(user_id)
             .is_some_and(|p| p.session == session.id);
         if in_voice_here {
-            crate::commands::leave_voice(app, user_id);
+            app.leave_voice(user_id);
         }
     }
     if let Some(user_id) = last {

@@ -9,10 +9,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{BANNED, Failure, succeed};
+use super::{Failure, succeed};
 use crate::app::App;
 use crate::hub::Session;
 use crate::model::User;
+use crate::protocol::errors::BANNED;
 use crate::protocol::{LooseStr, fields};
 
 #[derive(Deserialize)]
@@ -126,19 +127,8 @@ pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<()
         )),
     };
     if let Some(user) = user {
-        let previous = app.dir().user(&id).cloned();
-        app.dir_mut().put_user(user.clone());
-        let stored = if new_user {
-            app.write(move |db| db.insert_user(&user)).await
-        } else {
-            app.write(move |db| db.update_user(&user)).await
-        };
-        if let Err(e) = stored {
+        if let Err(e) = app.upsert_user(user, new_user).await {
             log::error!("could not store the Rotur account {id}: {e}");
-            match previous {
-                Some(p) => app.dir_mut().put_user(p),
-                None => drop(app.dir_mut().remove_user(&id)),
-            }
             return Err("Authentication failed: the server could not save the account".into());
         }
     }

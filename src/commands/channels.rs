@@ -1,95 +1,23 @@
 //! Channels (§8.8): `channels_get`, and for holders of `manage_channels`: `channel_create`,
 //! `channel_update` (a rename takes history, read markers and voice along), `channel_move`,
-//! `channel_delete`. After a change every connected client gets a fresh `channels_get`.
+//! `channel_delete`. After a change every connected client gets a fresh `channels_get`
+//! ([`crate::ops::channels`]).
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, text_field};
-use crate::app::App;
-use crate::model::{Action, Channel};
-use crate::protocol::encode;
-
-type Newest = Vec<(String, Option<(String, f64)>)>;
-
-/// The newest message of every text channel (one read for all).
-async fn newest_messages(app: &App) -> Result<Newest, crate::store::StoreError> {
-    let text: Vec<String> = app
-        .dir()
-        .channels
-        .iter()
-        .filter(|c| c.kind() == "text")
-        .map(|c| c.name().to_string())
-        .collect();
-    app.store
-        .read(move |db| {
-            text.into_iter()
-                .map(|c| Ok((c.clone(), db.newest(&c)?)))
-                .collect()
-        })
-        .await
-}
-
-/// `channels_get`'s `val` for one user: the channels they can view, with live fields.
-fn channel_list(app: &App, user_id: &str, newest: &Newest) -> Value {
-    let dir = app.dir();
-    let voice = app.voice.borrow();
-    let list: Vec<Value> = dir
-        .channels
-        .iter()
-        .filter(|c| dir.can(user_id, c.name(), Action::View))
-        .map(|c| {
-            let mut obj = c.0.clone();
-            match c.kind() {
-                "text" => {
-                    let last = newest
-                        .iter()
-                        .find(|(n, _)| n == c.name())
-                        .and_then(|(_, l)| l.clone());
-                    obj.insert("last_message".into(), json!(last.as_ref().map(|l| l.1)));
-                    obj.insert("last_message_id".into(), json!(last.map(|l| l.0)));
-                }
-                "voice" => {
-                    let state: Vec<Value> = voice
-                        .participants(c.name())
-                        .iter()
-                        .map(|p| json!({"username": p.username, "muted": p.muted}))
-                        .collect();
-                    obj.insert("voice_state".into(), json!(state));
-                }
-                _ => {}
-            }
-            Value::Object(obj)
-        })
-        .collect();
-    Value::Array(list)
-}
+use crate::model::{Channel, ChannelKind};
+use crate::protocol::errors::{CHANNEL_NAME_REQUIRED, CHANNEL_NOT_FOUND, USER_NOT_FOUND};
 
 pub async fn channels_get(ctx: &Ctx<'_>) -> Outcome {
     if ctx.app.dir().user(ctx.user_id).is_none() {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     }
-    let newest = newest_messages(ctx.app)
-        .await
-        .map_err(super::store_failed)?;
+    let newest = ctx.app.newest_messages().await?;
     Ok(Reply::to_sender(
-        &json!({"cmd": "channels_get", "val": channel_list(ctx.app, ctx.user_id, &newest)}),
+        &json!({"cmd": "channels_get", "val": ctx.app.channel_list(ctx.user_id, &newest)}),
     ))
-}
-
-/// Sends every authenticated connection its (filtered) channel list.
-pub async fn push_channel_lists(app: &App) {
-    let newest = match newest_messages(app).await {
-        Ok(n) => n,
-        Err(e) => return log::error!("cannot read channels for the update: {e}"),
-    };
-    for session in app.hub.sessions() {
-        if let Some(user_id) = session.user_id() {
-            session.send(encode(
-                &json!({"cmd": "channels_get", "val": channel_list(app, &user_id, &newest)}),
-            ));
-        }
-    }
 }
 
 fn check_name(name: &str) -> Result<(), CmdError> {
@@ -115,24 +43,6 @@ fn clean_permissions(p: &Value) -> Result<Value, CmdError> {
     Ok(Value::Object(kept))
 }
 
-const KINDS: [&str; 3] = ["text", "voice", "separator"];
-
-/// Writes the whole channel list (names, order, data) and makes it the live one.
-async fn save_channels(
-    ctx: &Ctx<'_>,
-    channels: Vec<Channel>,
-    extra: impl FnOnce(&crate::store::Db) -> Result<(), crate::store::StoreError> + Send + 'static,
-) -> Result<(), CmdError> {
-    let stored = channels.clone();
-    ctx.write(move |db| {
-        extra(db)?;
-        db.replace_channels(&stored)
-    })
-    .await?;
-    ctx.app.dir_mut().channels = channels;
-    Ok(())
-}
-
 #[derive(Deserialize)]
 struct Create {
     name: Option<Value>,
@@ -153,14 +63,14 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
         .and_then(Value::as_str)
         .filter(|n| !n.trim().is_empty())
     else {
-        return Err("Channel name is required".into());
+        return Err(CHANNEL_NAME_REQUIRED.into());
     };
-    let Some(kind) = text_field(&req.kind) else {
+    let Some(type_name) = text_field(&req.kind) else {
         return Err("Channel type is required (text, voice, or separator)".into());
     };
-    if !KINDS.contains(&kind) {
+    let Some(kind) = ChannelKind::parse(type_name) else {
         return Err("Invalid channel type, must be text, voice, or separator".into());
-    }
+    };
     check_name(name)?;
     let mut channels = ctx.app.dir().channels.clone();
     if channels.iter().any(|c| c.name() == name) {
@@ -168,7 +78,7 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
     }
     let mut obj = Map::new();
     obj.insert("name".into(), json!(name));
-    obj.insert("type".into(), json!(kind));
+    obj.insert("type".into(), json!(type_name));
     let permissions = match &req.permissions {
         Some(p) if !p.is_null() => clean_permissions(p)?,
         _ => default_permissions(),
@@ -186,7 +96,7 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
             obj.insert(key.into(), json!(v));
         }
     }
-    if kind == "separator" {
+    if kind == ChannelKind::Separator {
         if let Some(size) = req.size.as_ref().filter(|s| !s.is_null() && *s != "") {
             obj.insert("size".into(), size.clone());
         }
@@ -195,14 +105,15 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
     channels.push(channel);
     // The web client shows no live message in a channel with an empty history: give a new
     // text channel its first message.
-    let first = (kind == "text").then(|| crate::model::Message::first_in_channel(name));
-    save_channels(ctx, channels, move |db| match &first {
-        Some(m) => db.insert_message(m).map(|_| ()),
-        None => Ok(()),
-    })
-    .await?;
+    let first = (kind == ChannelKind::Text).then(|| crate::model::Message::first_in_channel(name));
+    ctx.app
+        .save_channels(channels, move |db| match &first {
+            Some(m) => db.insert_message(m).map(|_| ()),
+            None => Ok(()),
+        })
+        .await?;
     log::info!("channel {name} created by {}", ctx.username());
-    push_channel_lists(ctx.app).await;
+    ctx.app.push_channel_lists().await;
     Ok(Reply::to_sender(
         &json!({"cmd": "channel_create", "channel": obj, "created": true}),
     ))
@@ -225,7 +136,7 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     };
     let mut channels = ctx.app.dir().channels.clone();
     let Some(at) = channels.iter().position(|c| c.name() == current) else {
-        return Err("Channel not found".into());
+        return Err(CHANNEL_NOT_FOUND.into());
     };
     let mut obj = channels[at].0.clone();
     for (k, v) in updates {
@@ -239,12 +150,12 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     if !obj
         .get("type")
         .and_then(Value::as_str)
-        .is_some_and(|t| KINDS.contains(&t) || t == channels[at].kind())
+        .is_some_and(|t| ChannelKind::parse(t).is_some() || t == channels[at].type_name())
     {
         return Err("Invalid channel type".into());
     }
     let Some(new_name) = obj.get("name").and_then(Value::as_str).map(str::to_string) else {
-        return Err("Channel name is required".into());
+        return Err(CHANNEL_NAME_REQUIRED.into());
     };
     let renamed = new_name != current;
     if renamed {
@@ -255,14 +166,15 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     }
     channels[at] = Channel(obj.clone());
     let (old, new) = (current.to_string(), new_name.clone());
-    save_channels(ctx, channels, move |db| {
-        if renamed {
-            db.rename_channel_data(&old, &new)
-        } else {
-            Ok(())
-        }
-    })
-    .await?;
+    ctx.app
+        .save_channels(channels, move |db| {
+            if renamed {
+                db.rename_channel_data(&old, &new)
+            } else {
+                Ok(())
+            }
+        })
+        .await?;
     if renamed {
         ctx.app
             .voice
@@ -273,7 +185,7 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
             ctx.username()
         );
     }
-    push_channel_lists(ctx.app).await;
+    ctx.app.push_channel_lists().await;
     Ok(Reply::to_sender(
         &json!({"cmd": "channel_update", "channel": obj, "updated": true}),
     ))
@@ -289,7 +201,7 @@ pub async fn channel_move(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_channels")?;
     let req: Move = ctx.fields()?;
     let Some(name) = text_field(&req.name) else {
-        return Err("Channel name is required".into());
+        return Err(CHANNEL_NAME_REQUIRED.into());
     };
     let Some(position) = req.position.as_ref().filter(|p| !p.is_null()) else {
         return Err("Position is required".into());
@@ -304,8 +216,8 @@ pub async fn channel_move(ctx: &Ctx<'_>) -> Outcome {
             let channel = channels.remove(from);
             let to = (to as usize).min(channels.len());
             channels.insert(to, channel);
-            save_channels(ctx, channels, |_| Ok(())).await?;
-            push_channel_lists(ctx.app).await;
+            ctx.app.save_channels(channels, |_| Ok(())).await?;
+            ctx.app.push_channel_lists().await;
             true
         }
     };
@@ -323,7 +235,7 @@ pub async fn channel_delete(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_channels")?;
     let req: Delete = ctx.fields()?;
     let Some(name) = text_field(&req.name) else {
-        return Err("Channel name is required".into());
+        return Err(CHANNEL_NAME_REQUIRED.into());
     };
     let mut channels = ctx.app.dir().channels.clone();
     let at = channels.iter().position(|c| c.name() == name).or_else(|| {
@@ -332,26 +244,20 @@ pub async fn channel_delete(ctx: &Ctx<'_>) -> Outcome {
             .position(|c| c.name().eq_ignore_ascii_case(name))
     });
     let Some(at) = at else {
-        return Err("Channel not found".into());
+        return Err(CHANNEL_NOT_FOUND.into());
     };
     let actual = channels[at].name().to_string();
     // Voice participants leave first, announced while the channel still exists.
-    let in_voice: Vec<String> = ctx
-        .app
-        .voice
-        .borrow()
-        .participants(&actual)
-        .iter()
-        .map(|p| p.user_id.clone())
-        .collect();
-    for user in in_voice {
-        super::leave_voice(ctx.app, &user);
+    for user in ctx.app.voice_members(&actual) {
+        ctx.app.leave_voice(&user);
     }
     channels.remove(at);
     let gone = actual.clone();
-    save_channels(ctx, channels, move |db| db.delete_channel_data(&gone)).await?;
+    ctx.app
+        .save_channels(channels, move |db| db.delete_channel_data(&gone))
+        .await?;
     log::info!("channel {actual} deleted by {}", ctx.username());
-    push_channel_lists(ctx.app).await;
+    ctx.app.push_channel_lists().await;
     Ok(Reply::to_sender(
         &json!({"cmd": "channel_delete", "name": actual, "deleted": true}),
     ))

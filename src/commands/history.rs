@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::hub::Target;
+use crate::protocol::errors::{
+    CHANNEL_AND_MESSAGE_ID_REQUIRED, MESSAGE_ID_REQUIRED, MESSAGE_NOT_FOUND,
+};
 use crate::protocol::{Text, encode};
 
 /// `limit` of `messages_get` at most.
@@ -84,8 +87,10 @@ pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
         })
         .await?;
     if let Some((newest_id, _)) = newest {
-        let (c, me, id) = (name.clone(), ctx.user_id.to_string(), newest_id.clone());
-        ctx.write(move |db| db.set_last_read(&me, &c, &id)).await?;
+        ctx.app
+            .store
+            .set_last_read(ctx.user_id, &name, &newest_id)
+            .await?;
         let update =
             encode(&json!({"cmd": "unreads_update", "last_read": newest_id, "channel": name}));
         ctx.app.broadcast(Target::User(ctx.user_id), &update);
@@ -98,18 +103,17 @@ pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
 pub async fn message_get(ctx: &Ctx<'_>) -> Outcome {
     let req: Request = ctx.fields()?;
     let Some(id) = given(&req.id) else {
-        return Err("Channel/thread and message ID are required".into());
+        return Err(CHANNEL_AND_MESSAGE_ID_REQUIRED.into());
     };
     if given(&req.channel).is_none() && given(&req.thread_id).is_none() {
-        return Err("Channel/thread and message ID are required".into());
+        return Err(CHANNEL_AND_MESSAGE_ID_REQUIRED.into());
     }
     ctx.roles()?;
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
     let name = channel.name().to_string();
     ctx.text_access(&name)?;
-    let (c, i) = (name.clone(), id.to_string());
-    let Some(message) = ctx.read(move |db| db.message(&c, &i)).await? else {
-        return Err("Message not found".into());
+    let Some(message) = ctx.app.store.message(&name, id).await? else {
+        return Err(MESSAGE_NOT_FOUND.into());
     };
     let wire = ctx.wire(std::slice::from_ref(&message)).pop();
     Ok(Reply::to_sender(
@@ -127,8 +131,7 @@ pub async fn message_replies(ctx: &Ctx<'_>) -> Outcome {
         None | Some(Value::Null) => 50,
         Some(v) => integer(v, "limit")?.clamp(0, MAX_REPLIES as i64) as usize,
     };
-    let (c, i) = (channel.to_string(), id.to_string());
-    let replies = ctx.read(move |db| db.replies(&c, &i, limit)).await?;
+    let replies = ctx.app.store.replies(channel, id, limit).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "message_replies", "channel": channel, "message_id": id, "replies": ctx.wire(&replies)}),
     ))
@@ -141,8 +144,7 @@ pub async fn messages_search(ctx: &Ctx<'_>) -> Outcome {
     };
     ctx.text_access(channel)?;
     let limit = ctx.app.config.limits.search_results.min(50);
-    let (c, q) = (channel.to_string(), query.to_string());
-    let results = ctx.read(move |db| db.search(&c, &q, limit)).await?;
+    let results = ctx.app.store.search(channel, query, limit).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "messages_search", "channel": channel, "query": query, "results": ctx.wire(&results)}),
     ))
@@ -164,19 +166,9 @@ pub async fn messages_around(ctx: &Ctx<'_>) -> Outcome {
         }
     };
     let (above, below) = (bound("above")?, bound("below")?);
-    let (c, a) = (name.clone(), around.to_string());
-    let found = ctx
-        .read(move |db| {
-            let Some(t) = db.index_of(&c, &a)? else {
-                return Ok(None);
-            };
-            let n = db.message_count(&c)?;
-            let (start, end) = (t.saturating_sub(below), (t + above + 1).min(n));
-            Ok(Some((db.range(&c, start, end)?, start, end)))
-        })
-        .await?;
+    let found = ctx.app.store.around(&name, around, above, below).await?;
     let Some((messages, start, end)) = found else {
-        return Err("Message not found".into());
+        return Err(MESSAGE_NOT_FOUND.into());
     };
     Ok(Reply::to_sender(&json!({
         "cmd": "messages_around", "channel": name, "thread_id": null,
@@ -188,14 +180,13 @@ pub async fn messages_around(ctx: &Ctx<'_>) -> Outcome {
 pub async fn embeds_list(ctx: &Ctx<'_>) -> Outcome {
     let req: Request = ctx.fields()?;
     let Some(id) = given(&req.id) else {
-        return Err("Message ID is required".into());
+        return Err(MESSAGE_ID_REQUIRED.into());
     };
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
     let name = channel.name().to_string();
     ctx.text_access(&name)?;
-    let (c, i) = (name, id.to_string());
-    let Some(message) = ctx.read(move |db| db.message(&c, &i)).await? else {
-        return Err("Message not found".into());
+    let Some(message) = ctx.app.store.message(name, id).await? else {
+        return Err(MESSAGE_NOT_FOUND.into());
     };
     let embeds = message
         .extra

@@ -7,6 +7,8 @@ use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::model::Action;
+use crate::protocol::errors::INVALID_DELETE;
+use crate::store::calls::Change;
 
 #[derive(Deserialize)]
 struct Request<'a> {
@@ -28,10 +30,10 @@ enum Delete {
 pub async fn message_delete(ctx: &Ctx<'_>) -> Outcome {
     let req: Request = ctx.fields()?;
     let Some(id) = given(&req.id) else {
-        return Err("Invalid message delete format".into());
+        return Err(INVALID_DELETE.into());
     };
     if given(&req.channel).is_none() && given(&req.thread_id).is_none() {
-        return Err("Invalid message delete format".into());
+        return Err(INVALID_DELETE.into());
     }
     ctx.roles()?;
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
@@ -40,21 +42,17 @@ pub async fn message_delete(ctx: &Ctx<'_>) -> Outcome {
         ctx.can(&name, Action::DeleteOwn),
         ctx.can(&name, Action::Delete),
     );
-    let (c, i, me) = (name.clone(), id.to_string(), ctx.user_id.to_string());
+    let me = ctx.user_id.to_string();
     let outcome = ctx
-        .write(move |db| {
-            let Some(m) = db.message(&c, &i)? else {
-                return Ok(Delete::NotFound);
-            };
-            match (m.user_id == me, own, others) {
-                (true, false, _) => return Ok(Delete::OwnForbidden),
-                (false, _, false) => return Ok(Delete::OthersForbidden),
-                _ => {}
-            }
-            db.delete_message(&c, &i)?;
-            Ok(Delete::Done)
+        .app
+        .store
+        .change_message(&name, id, move |m| match (m.user_id == me, own, others) {
+            (true, false, _) => Change::Keep(Delete::OwnForbidden),
+            (false, _, false) => Change::Keep(Delete::OthersForbidden),
+            _ => Change::Delete(Delete::Done),
         })
-        .await?;
+        .await?
+        .unwrap_or(Delete::NotFound);
     match outcome {
         Delete::Done => Ok(Reply::global(
             &json!({"cmd": "message_delete", "id": id, "channel": name, "global": true}),

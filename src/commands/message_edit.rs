@@ -9,6 +9,8 @@ use super::message_new::{check_length, validate_embeds};
 use super::{Ctx, Outcome, Reply, given};
 use crate::model::message::pings;
 use crate::model::{Action, Message};
+use crate::protocol::errors::{EMPTY_MESSAGE, INVALID_EDIT};
+use crate::store::calls::Change;
 
 #[derive(Deserialize)]
 struct Request<'a> {
@@ -25,7 +27,6 @@ struct Request<'a> {
 
 enum Edit {
     Done(Message),
-    NotFound,
     NotAuthor,
 }
 
@@ -35,15 +36,15 @@ pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
     }
     let req: Request = ctx.fields_fast()?;
     let (Some(id), Some(raw)) = (given(&req.id), given(&req.content)) else {
-        return Err("Invalid message edit format".into());
+        return Err(INVALID_EDIT.into());
     };
     if given(&req.channel).is_none() && given(&req.thread_id).is_none() {
-        return Err("Invalid message edit format".into());
+        return Err(INVALID_EDIT.into());
     }
     // Unlike the original server, edits are trimmed and length-checked like new messages.
     let content = raw.trim().to_string();
     if content.is_empty() {
-        return Err("Message content or attachments cannot be empty".into());
+        return Err(EMPTY_MESSAGE.into());
     }
     check_length(ctx.app, &content)?;
     let embeds = match &req.embeds {
@@ -54,34 +55,28 @@ pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
     let name = channel.name().to_string();
     let may_edit_own = ctx.can(&name, Action::EditOwn);
-    let (c, i, me) = (name.clone(), id.to_string(), ctx.user_id.to_string());
+    let me = ctx.user_id.to_string();
     let edit = ctx
-        .write(move |db| {
-            let Some(mut m) = db.message(&c, &i)? else {
-                return Ok(Edit::NotFound);
-            };
+        .app
+        .store
+        .change_message(&name, id, move |m| {
             if m.user_id != me || !may_edit_own {
-                return Ok(Edit::NotAuthor);
+                return Change::Keep(Edit::NotAuthor);
             }
             m.content = content;
             m.extra.insert("edited".into(), json!(true));
             if let Some(embeds) = embeds {
                 m.extra.insert("embeds".into(), embeds);
             }
-            db.update_message(&m)?;
-            Ok(Edit::Done(m))
+            Change::Save(Edit::Done(m.clone()))
         })
         .await?;
     let message = match edit {
-        Edit::Done(m) => m,
-        Edit::NotFound => return Err("Message not found or cannot be edited".into()),
-        Edit::NotAuthor => {
+        Some(Edit::Done(m)) => m,
+        None => return Err("Message not found or cannot be edited".into()),
+        Some(Edit::NotAuthor) => {
             // Distinguish "your own, but this channel forbids it" from "someone else's".
-            let (c, i) = (name.clone(), id.to_string());
-            let author = ctx
-                .read(move |db| db.message(&c, &i))
-                .await?
-                .map(|m| m.user_id);
+            let author = ctx.app.store.message(&name, id).await?.map(|m| m.user_id);
             return Err(if author.as_deref() == Some(ctx.user_id) {
                 "You do not have permission to edit your own message in this channel".into()
             } else {

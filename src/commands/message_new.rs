@@ -1,17 +1,15 @@
 //! `message_new` (§8.1): post a message; it is stored, committed, then broadcast to the
-//! viewers of the channel (sender last).
+//! viewers of the channel (sender last), through [`crate::ops::messages`].
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Route;
-use crate::hub::Target;
-use crate::model::Directory;
-use crate::model::message::{SERVER_AUTHOR, WireMessage, pings};
-use crate::model::{Action, Message};
-use crate::protocol::{Encoded, Text, encode};
+use crate::model::{Action, ChannelKind, Message};
+use crate::ops::messages::Posted;
+use crate::protocol::Text;
 
 #[derive(Deserialize)]
 struct Request<'a> {
@@ -62,7 +60,7 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     if !ctx.can(&name, Action::Send) {
         return Err("You do not have permission to send messages in this channel".into());
     }
-    if channel.kind() != "text" {
+    if channel.kind() != ChannelKind::Text {
         return Err("Cannot send messages in this channel type".into());
     }
     let mut message = Message::new(&name, ctx.user_id, content.to_string());
@@ -74,8 +72,7 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     }
     let mut reply_author = None;
     if let Some(target) = given(&req.reply_to) {
-        let (c, t) = (name.clone(), target.to_string());
-        let Some(original) = ctx.read(move |db| db.message(&c, &t)).await? else {
+        let Some(original) = ctx.app.store.message(&name, target).await? else {
             return Err("The message you're trying to reply to was not found".into());
         };
         message.extra.insert(
@@ -89,44 +86,15 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     if let Some(ping) = req.ping {
         message.extra.insert("ping".into(), json!(ping));
     }
-    let stored = message.clone();
-    ctx.write(move |db| db.insert_message(&stored).map(|_| ()))
-        .await?;
-
-    let packet = broadcast_packet(&message, &ctx.app.dir(), reply_author.as_deref());
+    let posted = Posted::ByUser {
+        reply_author: reply_author.as_deref(),
+    };
+    let packet = ctx.app.post_message(message, posted).await?;
     Ok(Reply {
         packet,
         route: Route::Global(Some(name)),
         then_close: None,
     })
-}
-
-/// Encodes the `message_new` broadcast of a stored message, once for every recipient.
-/// `reply_author` is the user id of the replied message's author when it pings.
-pub fn broadcast_packet(message: &Message, dir: &Directory, reply_author: Option<&str>) -> Encoded {
-    let reply_author = reply_author.map(|id| dir.user(id).map_or(id, |u| u.username.as_str()));
-    let pings = pings(&message.content, dir, reply_author);
-    encode(&MessageNew {
-        cmd: "message_new",
-        message: WireMessage {
-            message,
-            dir,
-            pings: Some(&pings),
-        },
-        channel: &message.channel,
-        thread_id: None,
-        global: true,
-    })
-}
-
-/// The `message_new` broadcast, encoded once for every recipient.
-#[derive(Serialize)]
-struct MessageNew<'a> {
-    cmd: &'static str,
-    message: WireMessage<'a>,
-    channel: &'a str,
-    thread_id: Option<&'a str>,
-    global: bool,
 }
 
 /// "Message too long" (§8.1 step 4); lengths count code points.
@@ -221,31 +189,4 @@ fn validate_embed(embed: &Value) -> Result<(), String> {
         return Err("total text must be at most 6000 characters".into());
     }
     Ok(())
-}
-
-/// Posts a message as the server (`originChats`) and broadcasts it to the channel's
-/// viewers, as the welcome plugin of the original server does.
-pub async fn post_as_server(app: &App, channel: &str, content: String) {
-    if app.dir().channel(channel).is_none() {
-        log::warn!(
-            "cannot post to channel `{channel}`: it does not exist (welcome.channel in the config file)"
-        );
-        return;
-    }
-    let message = Message::new(channel, SERVER_AUTHOR, content);
-    let stored = message.clone();
-    if let Err(e) = app
-        .write(move |db| db.insert_message(&stored).map(|_| ()))
-        .await
-    {
-        log::error!("could not store a server message in {channel}: {e}");
-        return;
-    }
-    let packet = {
-        let dir = app.dir();
-        encode(
-            &json!({"cmd": "message_new", "message": message.wire(&dir), "channel": channel, "thread_id": null, "global": true}),
-        )
-    };
-    app.broadcast(Target::Viewers(channel), &packet);
 }

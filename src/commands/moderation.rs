@@ -1,59 +1,22 @@
 //! Moderation and server settings (§8.11, §8.12): `user_ban`, `user_unban`,
 //! `users_banned_list`, `user_timeout`, `rate_limit_reset`, `user_leave`, `server_update`.
+//! Bans and timeouts themselves are in [`crate::ops::moderation`] (slash commands use them
+//! too).
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::users::{UserRequest, target};
-use super::{Ctx, Outcome, Reply, disconnect, given};
-use crate::app::App;
+use super::{Ctx, Outcome, Reply, given};
 use crate::hub::Target;
-use crate::model::User;
+use crate::protocol::errors::{USER_NOT_FOUND, USER_PARAMETER_REQUIRED};
 use crate::protocol::{Text, encode};
-
-/// Bans a user: `banned` goes first in their roles, and every connection of theirs is told
-/// why and closed. Returns false if they were banned already.
-pub async fn ban(app: &App, mut user: User) -> Result<bool, crate::store::StoreError> {
-    if user.is_banned() {
-        return Ok(false);
-    }
-    user.roles.insert(0, "banned".into());
-    let stored = user.clone();
-    app.write(move |db| db.update_user(&stored)).await?;
-    app.dir_mut().put_user(user.clone());
-    for session in app.hub.sessions_of(&user.id) {
-        disconnect(&session, "You have been banned");
-    }
-    log::info!("{} banned", user.username);
-    Ok(true)
-}
-
-/// Lifts a ban. Returns false if the user was not banned.
-pub async fn unban(app: &App, mut user: User) -> Result<bool, crate::store::StoreError> {
-    if !user.is_banned() {
-        return Ok(false);
-    }
-    user.roles.retain(|r| r != "banned");
-    let stored = user.clone();
-    app.write(move |db| db.update_user(&stored)).await?;
-    app.dir_mut().put_user(user);
-    Ok(true)
-}
-
-/// Puts a user in timeout and tells every connection of theirs.
-pub fn timeout(app: &App, user_id: &str, seconds: u64, reason: &str) {
-    app.limiter
-        .borrow_mut()
-        .timeout(user_id, seconds as f64, app.now());
-    let packet = encode(&json!({"cmd": "rate_limit", "reason": reason, "length": seconds * 1000}));
-    app.broadcast(Target::User(user_id), &packet);
-}
 
 pub async fn user_ban(ctx: &Ctx<'_>, banning: bool) -> Outcome {
     ctx.require_owner()?;
     let req: UserRequest = ctx.fields()?;
     let Some(name) = given(&req.user) else {
-        return Err("User parameter is required".into());
+        return Err(USER_PARAMETER_REQUIRED.into());
     };
     let user = ctx.app.dir().resolve(name).cloned();
     let (shown, changed) = match user {
@@ -61,11 +24,11 @@ pub async fn user_ban(ctx: &Ctx<'_>, banning: bool) -> Outcome {
         Some(u) => {
             let shown = u.username.clone();
             let changed = if banning {
-                ban(ctx.app, u).await
+                ctx.app.ban(u).await?
             } else {
-                unban(ctx.app, u).await
+                ctx.app.unban(u).await?
             };
-            (shown, changed.map_err(super::store_failed)?)
+            (shown, changed)
         }
     };
     Ok(if banning {
@@ -107,13 +70,13 @@ pub fn user_timeout(ctx: &Ctx<'_>) -> Outcome {
         return Err("Timeout must be a positive integer".into());
     };
     let Some(name) = given(&req.user) else {
-        return Err("User parameter is required".into());
+        return Err(USER_PARAMETER_REQUIRED.into());
     };
     let Some(id) = ctx.app.dir().resolve(name).map(|u| u.id.clone()) else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     if ctx.app.limiter.borrow().enabled() {
-        timeout(ctx.app, &id, seconds, "User timeout set");
+        ctx.app.timeout(&id, seconds, "User timeout set");
     }
     Ok(Reply::to_sender(
         &json!({"cmd": "user_timeout", "user": name, "timeout": seconds}),
@@ -136,14 +99,14 @@ pub fn rate_limit_reset(ctx: &Ctx<'_>) -> Outcome {
 
 pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
     let Some(user) = ctx.app.dir().user(ctx.user_id).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     if user.is_banned() {
         return Err("Banned accounts cannot be deleted".into());
     }
     let id = user.id.clone();
     ctx.write(move |db| db.delete_user(&id).map(|_| ())).await?;
-    super::leave_voice(ctx.app, &user.id);
+    ctx.app.leave_voice(&user.id);
     ctx.app.broadcast(
         Target::All,
         &encode(&json!({"cmd": "user_leave", "username": user.username})),
@@ -183,8 +146,9 @@ pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
     }
     let mut overrides = ctx.app.server_overrides();
     overrides.extend(changes.clone());
-    let stored = Value::Object(overrides);
-    ctx.write(move |db| db.set_setting(crate::app::SERVER_OVERRIDES, &stored))
+    ctx.app
+        .store
+        .set_setting(crate::app::SERVER_OVERRIDES, Value::Object(overrides))
         .await?;
     let mut all = ctx.app.server_overrides();
     all.extend(changes.clone());

@@ -1,12 +1,13 @@
 //! `pings_get`: messages that mention the sender (or a role of theirs) or reply to them,
 //! across the text channels they can view, newest first, a page at a time.
 
+use crate::protocol::errors::USER_NOT_FOUND;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, Reply};
-use crate::model::Action;
 use crate::model::message::pings_user;
+use crate::model::{Action, ChannelKind};
 
 #[derive(Deserialize)]
 struct Request {
@@ -19,12 +20,14 @@ pub async fn pings_get(ctx: &Ctx<'_>) -> Outcome {
     let (username, roles, channels) = {
         let dir = ctx.app.dir();
         let Some(user) = dir.user(ctx.user_id) else {
-            return Err("User not found".into());
+            return Err(USER_NOT_FOUND.into());
         };
         let channels: Vec<String> = dir
             .channels
             .iter()
-            .filter(|c| c.kind() == "text" && dir.can(ctx.user_id, c.name(), Action::View))
+            .filter(|c| {
+                c.kind() == ChannelKind::Text && dir.can(ctx.user_id, c.name(), Action::View)
+            })
             .map(|c| c.name().to_string())
             .collect();
         (user.username.clone(), user.roles.clone(), channels)

@@ -9,6 +9,8 @@ use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::model::Action;
+use crate::protocol::errors::{CHANNEL_NAME_NOT_PROVIDED, MESSAGE_ID_REQUIRED, MESSAGE_NOT_FOUND};
+use crate::store::calls::Change;
 
 #[derive(Deserialize)]
 struct Request<'a> {
@@ -23,28 +25,25 @@ pub async fn pin(ctx: &Ctx<'_>, cmd: &str) -> Outcome {
     let req: Request = ctx.fields()?;
     ctx.roles()?;
     let Some(channel) = given(&req.channel) else {
-        return Err("Channel name not provided".into());
+        return Err(CHANNEL_NAME_NOT_PROVIDED.into());
     };
     if !ctx.can(channel, Action::Pin) {
         return Err("You do not have permission to pin messages in this channel".into());
     }
     let Some(id) = given(&req.id) else {
-        return Err("Message ID is required".into());
+        return Err(MESSAGE_ID_REQUIRED.into());
     };
     let pinned = cmd == "message_pin" && req.pinned != Some(false);
-    let (c, i) = (channel.to_string(), id.to_string());
     let found = ctx
-        .write(move |db| {
-            let Some(mut m) = db.message(&c, &i)? else {
-                return Ok(false);
-            };
+        .app
+        .store
+        .change_message(channel, id, move |m| {
             m.extra.insert("pinned".into(), json!(pinned));
-            db.update_message(&m)?;
-            Ok(true)
+            Change::Save(())
         })
         .await?;
-    if !found {
-        return Err("Message not found".into());
+    if found.is_none() {
+        return Err(MESSAGE_NOT_FOUND.into());
     }
     Ok(Reply::global(
         &json!({"cmd": cmd, "id": id, "channel": channel, "pinned": pinned, "global": true}),
@@ -61,11 +60,10 @@ struct ChannelOnly<'a> {
 pub async fn messages_pinned(ctx: &Ctx<'_>) -> Outcome {
     let req: ChannelOnly = ctx.fields()?;
     let Some(channel) = given(&req.channel) else {
-        return Err("Channel name not provided".into());
+        return Err(CHANNEL_NAME_NOT_PROVIDED.into());
     };
     ctx.text_access(channel)?;
-    let c = channel.to_string();
-    let messages = ctx.read(move |db| db.pinned(&c)).await?;
+    let messages = ctx.app.store.pinned(channel).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "messages_pinned", "channel": channel, "messages": ctx.wire(&messages)}),
     ))

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::config::AuthMode;
+use crate::protocol::errors::{NICKNAME_TOO_LONG, USER_NOT_FOUND};
 
 #[derive(Deserialize)]
 struct NicknameRequest<'a> {
@@ -26,15 +27,13 @@ pub async fn nickname(ctx: &Ctx<'_>, update: bool) -> Outcome {
         None
     };
     if wanted.is_some_and(|n| n.chars().count() > 20) {
-        return Err("Nickname too long (max 20 characters)".into());
+        return Err(NICKNAME_TOO_LONG.into());
     }
     let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     user.nickname = wanted.map(str::to_string);
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user.clone());
+    ctx.app.save_user(user.clone()).await?;
     let packet = match &user.nickname {
         Some(n) => {
             json!({"cmd": "nickname_update", "user": user.id, "username": user.username, "nickname": n})
@@ -74,12 +73,10 @@ pub async fn pfp_set(ctx: &Ctx<'_>) -> Outcome {
         return Err("URL too long (max 500 characters)".into());
     }
     let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     user.pfp_url = Some(url.to_string());
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user);
+    ctx.app.save_user(user).await?;
     Ok(Reply::to_sender(&json!({"cmd": "pfp_set", "val": url})))
 }
 
@@ -95,7 +92,7 @@ pub fn pfp_get(ctx: &Ctx<'_>) -> Outcome {
         return Err("Username required".into());
     };
     let dir = ctx.app.dir();
-    let user = dir.resolve(name).ok_or("User not found")?;
+    let user = dir.resolve(name).ok_or(USER_NOT_FOUND)?;
     Ok(Reply::to_sender(
         &json!({"cmd": "pfp_get", "val": user.pfp_url, "username": name}),
     ))

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::model::Action;
+use crate::store::calls::Change;
 
 #[derive(Deserialize)]
 struct Request<'a> {
@@ -43,28 +44,24 @@ pub async fn react(ctx: &Ctx<'_>, add: bool) -> Outcome {
             "You do not have permission to remove reactions from this message".into()
         });
     }
-    let (c, i, e, me) = (
-        name.clone(),
-        id.to_string(),
-        emoji.to_string(),
-        ctx.user_id.to_string(),
-    );
+    let (e, me) = (emoji.to_string(), ctx.user_id.to_string());
     let changed = ctx
-        .write(move |db| {
-            let Some(mut m) = db.message(&c, &i)? else {
-                return Ok(false);
-            };
+        .app
+        .store
+        .change_message(&name, id, move |m| {
             let changed = if add {
                 m.add_reaction(&e, &me)
             } else {
                 m.remove_reaction(&e, &me)
             };
             if changed {
-                db.update_message(&m)?;
+                Change::Save(true)
+            } else {
+                Change::Keep(false)
             }
-            Ok(changed)
         })
-        .await?;
+        .await?
+        .unwrap_or(false);
     if !changed {
         return Err(if add {
             "Failed to add reaction".into()

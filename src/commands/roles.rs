@@ -10,6 +10,10 @@ use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Target;
 use crate::model::{Roles, User};
+use crate::protocol::errors::{
+    ROLE_ALREADY_EXISTS, ROLE_ID_OR_NAME_REQUIRED, ROLE_NAME_REQUIRED, ROLE_NOT_FOUND,
+    USER_NOT_FOUND, USER_PARAMETER_REQUIRED,
+};
 use crate::protocol::{Text, encode};
 
 /// Roles nobody may delete.
@@ -100,19 +104,7 @@ fn used_by_channel(app: &App, role: &str) -> Option<String> {
 /// Saves the role map and the users whose roles changed, then makes them live and sends
 /// everyone the new `roles_list`.
 async fn save(ctx: &Ctx<'_>, roles: Roles, users: Vec<User>) -> Result<(), CmdError> {
-    let (stored_roles, stored_users) = (roles.clone(), users.clone());
-    ctx.write(move |db| {
-        db.replace_roles(&stored_roles)?;
-        stored_users.iter().try_for_each(|u| db.update_user(u))
-    })
-    .await?;
-    {
-        let mut dir = ctx.app.dir_mut();
-        dir.roles = roles;
-        for u in users {
-            dir.put_user(u);
-        }
-    }
+    ctx.app.save_roles(roles, users).await?;
     let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir().roles.0}));
     ctx.app.broadcast(Target::All, &list);
     Ok(())
@@ -165,14 +157,14 @@ pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_roles")?;
     let req: RoleRequest = ctx.fields()?;
     let Some(name) = given(&req.name).map(str::trim).filter(|n| !n.is_empty()) else {
-        return Err("Role name is required".into());
+        return Err(ROLE_NAME_REQUIRED.into());
     };
     if req.self_assignable == Some(true) && PROTECTED.contains(&name) {
         return Err(format!("Role '{name}' cannot be made self-assignable").into());
     }
     let mut roles = ctx.app.dir().roles.clone();
     if roles.get(name).is_some() {
-        return Err("Role already exists".into());
+        return Err(ROLE_ALREADY_EXISTS.into());
     }
     check_role_name(name)?;
     let id = crate::random::uuid_v4();
@@ -201,11 +193,11 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_roles")?;
     let req: RoleRequest = ctx.fields()?;
     let Some(key) = given(&req.id).or(given(&req.name)) else {
-        return Err("Role id or name is required".into());
+        return Err(ROLE_ID_OR_NAME_REQUIRED.into());
     };
     let (mut roles, actor) = roles_and_actor(ctx);
     let Some(current) = find(&roles, key) else {
-        return Err("Role not found".into());
+        return Err(ROLE_NOT_FOUND.into());
     };
     can_manage_role(&roles, &actor, &current)?;
     // With an id, `name` is the new name.
@@ -222,7 +214,7 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
     if let Some(new) = new_name {
         check_role_name(new)?;
         if new.is_empty() || roles.get(new).is_some() {
-            return Err("Role already exists".into());
+            return Err(ROLE_ALREADY_EXISTS.into());
         }
         if let Some(c) = used_by_channel(ctx.app, &current) {
             return Err(
@@ -268,12 +260,12 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
 pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
     let req: RoleRequest = ctx.fields()?;
     let Some(key) = given(&req.id).or(given(&req.name)) else {
-        return Err("Role id or name is required".into());
+        return Err(ROLE_ID_OR_NAME_REQUIRED.into());
     };
     ctx.require_permission("manage_roles")?;
     let (mut roles, actor) = roles_and_actor(ctx);
     let Some(name) = find(&roles, key) else {
-        return Err("Role not found".into());
+        return Err(ROLE_NOT_FOUND.into());
     };
     can_manage_role(&roles, &actor, &name)?;
     if SYSTEM_ROLES.contains(&name.as_str()) {
@@ -358,7 +350,7 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_users")?;
     let req: SetRoles = ctx.fields()?;
     let Some(name) = given(&req.user) else {
-        return Err("User parameter is required".into());
+        return Err(USER_PARAMETER_REQUIRED.into());
     };
     let Some(wanted) = req
         .roles
@@ -369,7 +361,7 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
         return Err("Roles list is required".into());
     };
     let Some(mut user) = ctx.app.dir().resolve(name).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     let (roles, actor) = roles_and_actor(ctx);
     let mut new_roles = Vec::new();
@@ -397,9 +389,7 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
         new_roles.insert(0, "banned".into());
     }
     user.roles = new_roles;
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user.clone());
+    ctx.app.save_user(user.clone()).await?;
     Ok(Reply::global(
         &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": roles.color_of(&user.roles), "global": true}),
         None,
@@ -415,17 +405,17 @@ struct SelfRole<'a> {
 pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
     let req: SelfRole = ctx.fields()?;
     let Some(role) = given(&req.role) else {
-        return Err("Role name is required".into());
+        return Err(ROLE_NAME_REQUIRED.into());
     };
     let (mut user, roles) = {
         let dir = ctx.app.dir();
         (
-            dir.user(ctx.user_id).cloned().ok_or("User not found")?,
+            dir.user(ctx.user_id).cloned().ok_or(USER_NOT_FOUND)?,
             dir.roles.clone(),
         )
     };
     let Some(data) = roles.get(role) else {
-        return Err("Role not found".into());
+        return Err(ROLE_NOT_FOUND.into());
     };
     if data.get("self_assignable") != Some(&json!(true)) {
         return Err("This role is not self-assignable".into());
@@ -437,9 +427,7 @@ pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
         (true, false) => user.roles.push(role.to_string()),
         (false, true) => user.roles.retain(|r| r != role),
     }
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user.clone());
+    ctx.app.save_user(user.clone()).await?;
     let color = roles.color_of(&user.roles);
     let update = encode(
         &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": color}),
@@ -481,11 +469,11 @@ pub fn self_roles_list(ctx: &Ctx<'_>) -> Outcome {
 pub fn role_permissions_get(ctx: &Ctx<'_>) -> Outcome {
     let req: RoleRequest = ctx.fields()?;
     let Some(key) = given(&req.id).or(given(&req.name)) else {
-        return Err("Role id or name is required".into());
+        return Err(ROLE_ID_OR_NAME_REQUIRED.into());
     };
     let dir = ctx.app.dir();
     let Some(name) = find(&dir.roles, key) else {
-        return Err("Role not found".into());
+        return Err(ROLE_NOT_FOUND.into());
     };
     let role = dir.roles.get(&name).cloned().unwrap_or_default();
     Ok(Reply::to_sender(&json!({
@@ -498,11 +486,11 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_roles")?;
     let req: RoleRequest = ctx.fields()?;
     let Some(key) = given(&req.id).or(given(&req.name)) else {
-        return Err("Role id or name is required".into());
+        return Err(ROLE_ID_OR_NAME_REQUIRED.into());
     };
     let (mut roles, actor) = roles_and_actor(ctx);
     let Some(name) = find(&roles, key) else {
-        return Err("Role not found".into());
+        return Err(ROLE_NOT_FOUND.into());
     };
     can_manage_role(&roles, &actor, &name)?;
     let Some(permissions) = req

@@ -5,12 +5,13 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::moderation::{ban, timeout, unban};
 use super::{CmdError, Ctx, Outcome, Reply, given};
-use crate::hub::Target;
+use crate::hub::{Route, Target};
 use crate::model::message::SERVER_AUTHOR;
 use crate::model::user::local_id;
 use crate::model::{Message, User};
+use crate::ops::messages::Posted;
+use crate::protocol::errors::{NICKNAME_TOO_LONG, USER_NOT_FOUND};
 use crate::protocol::{Text, encode};
 
 /// A built-in command: name, description, options (name, description, type, required),
@@ -145,14 +146,14 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
         "ban" => {
             let (user, shown) = target(ctx, text("username"), "ban")?;
             let reason = text("reason").unwrap_or("No reason provided");
-            if !ban(ctx.app, user).await.map_err(super::store_failed)? {
+            if !ctx.app.ban(user).await? {
                 return Err(format!("User '{shown}' is already banned").into());
             }
             format!("🚫 **{shown}** has been banned.\n**Reason:** {reason}")
         }
         "unban" => {
             let (user, shown) = target(ctx, text("username"), "unban")?;
-            if !unban(ctx.app, user).await.map_err(super::store_failed)? {
+            if !ctx.app.unban(user).await? {
                 return Err(format!("User '{shown}' is not banned").into());
             }
             format!("✅ **{shown}** has been unbanned.")
@@ -170,12 +171,8 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
             }
             let (user, shown) = target(ctx, text("username"), "mute")?;
             let reason = text("reason").unwrap_or("No reason provided");
-            timeout(
-                ctx.app,
-                &user.id,
-                seconds as u64,
-                &format!("Muted: {reason}"),
-            );
+            ctx.app
+                .timeout(&user.id, seconds as u64, &format!("Muted: {reason}"));
             format!("🔇 **{shown}** has been muted for {seconds} seconds.\n**Reason:** {reason}")
         }
         _ => {
@@ -189,14 +186,12 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
         "interaction".into(),
         json!({"command": name, "username": ctx.username()}),
     );
-    let stored = message.clone();
-    ctx.write(move |db| db.insert_message(&stored).map(|_| ()))
-        .await?;
-    let wire = message.wire(&ctx.app.dir());
-    Ok(Reply::global(
-        &json!({"cmd": "message_new", "message": wire, "channel": channel, "global": true}),
-        Some(channel),
-    ))
+    let packet = ctx.app.post_message(message, Posted::SlashOutput).await?;
+    Ok(Reply {
+        packet,
+        route: Route::Global(Some(channel.to_string())),
+        then_close: None,
+    })
 }
 
 /// The user a moderation command names: a username, an id, or a local name.
@@ -215,18 +210,16 @@ fn target(ctx: &Ctx<'_>, name: Option<&str>, action: &str) -> Result<(User, Stri
 
 async fn nick(ctx: &Ctx<'_>, nickname: Option<&str>) -> Result<String, CmdError> {
     if nickname.is_some_and(|n| n.chars().count() > 20) {
-        return Err("Nickname too long (max 20 characters)".into());
+        return Err(NICKNAME_TOO_LONG.into());
     }
     let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     if nickname.is_none() && user.nickname.is_none() {
         return Ok("You don't have a nickname set. Use `/nick <name>` to set one.".into());
     }
     user.nickname = nickname.map(str::to_string);
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user.clone());
+    ctx.app.save_user(user.clone()).await?;
     let (event, text) = match nickname {
         Some(n) => (
             json!({"cmd": "nickname_update", "user": user.id, "username": user.username, "nickname": n}),

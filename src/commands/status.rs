@@ -7,6 +7,7 @@ use super::users::{UserRequest, target};
 use super::{Ctx, Outcome, Reply, given};
 use crate::hub::Target;
 use crate::model::Status;
+use crate::protocol::errors::USER_NOT_FOUND;
 use crate::protocol::{Text, encode};
 
 const STATUSES: [&str; 5] = ["online", "idle", "dnd", "offline", "invisible"];
@@ -33,12 +34,10 @@ pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {
         text: text.to_string(),
     };
     let Some(mut user) = ctx.app.dir().user(ctx.user_id).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     user.status = new.clone();
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user.clone());
+    ctx.app.save_user(user.clone()).await?;
 
     let was_invisible = ctx.session.invisible.get();
     let invisible = status == "invisible";

@@ -1,5 +1,6 @@
 //! `typing` (§8.4): a typing indicator for the channel's viewers (rate limited).
 
+use crate::protocol::errors::{CHANNEL_NOT_FOUND, USER_NOT_FOUND};
 use serde::{Deserialize, Serialize};
 
 use crate::hub::Route;
@@ -26,10 +27,10 @@ pub fn typing(ctx: &Ctx<'_>) -> Outcome {
         (None, None) => return Err("Channel name or thread_id not provided".into()),
     };
     if ctx.app.dir().user(ctx.user_id).is_none() {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     }
     if ctx.app.dir().channel(channel).is_none() {
-        return Err("Channel not found".into());
+        return Err(CHANNEL_NOT_FOUND.into());
     }
     ctx.text_access(channel)?;
     let packet = packet(channel, &ctx.username());

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::roles::{can_manage_role, roles_and_actor};
 use super::{Ctx, Outcome, Reply, given};
 use crate::hub::Target;
+use crate::protocol::errors::{NICKNAME_TOO_LONG, USER_NOT_FOUND, USER_PARAMETER_REQUIRED};
 use crate::protocol::{Text, encode};
 
 #[derive(Deserialize)]
@@ -20,10 +21,10 @@ pub async fn user_update(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_users")?;
     let req: Request = ctx.fields()?;
     let Some(name) = given(&req.user) else {
-        return Err("User parameter is required".into());
+        return Err(USER_PARAMETER_REQUIRED.into());
     };
     let Some(mut user) = ctx.app.dir().resolve(name).cloned() else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     let (roles, actor) = roles_and_actor(ctx);
     let Some(updates) = req
@@ -71,13 +72,11 @@ pub async fn user_update(ctx: &Ctx<'_>) -> Outcome {
         user.nickname = match nickname {
             Value::Null => None,
             Value::String(n) if n.chars().count() <= 20 => Some(n.clone()),
-            Value::String(_) => return Err("Nickname too long (max 20 characters)".into()),
+            Value::String(_) => return Err(NICKNAME_TOO_LONG.into()),
             _ => return Err("Nickname must be a string or null".into()),
         };
     }
-    let stored = user.clone();
-    ctx.write(move |db| db.update_user(&stored)).await?;
-    ctx.app.dir_mut().put_user(user.clone());
+    ctx.app.save_user(user.clone()).await?;
     ctx.app
         .voice
         .borrow_mut()

@@ -1,5 +1,6 @@
 //! Members and roles: `users_list`, `users_online`, `user_roles_get`, `roles_list`.
 
+use crate::protocol::errors::USER_NOT_FOUND;
 use serde::Deserialize;
 
 use crate::protocol::Text;
@@ -60,7 +61,7 @@ pub struct UserRequest<'a> {
 /// The user a request names (`user`): "User parameter is required" / "User not found".
 pub fn target<'d>(dir: &'d Directory, req: &UserRequest<'_>) -> Result<&'d User, super::CmdError> {
     let name = given(&req.user).ok_or("User parameter is required")?;
-    dir.resolve(name).ok_or_else(|| "User not found".into())
+    dir.resolve(name).ok_or_else(|| USER_NOT_FOUND.into())
 }
 
 pub fn user_roles_get(ctx: &Ctx<'_>) -> Outcome {

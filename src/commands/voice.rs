@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, Reply, given};
 use crate::app::App;
-use crate::model::Action;
+use crate::model::{Action, ChannelKind};
+use crate::protocol::errors::USER_NOT_FOUND;
 use crate::protocol::{Text, encode};
 use crate::voice::Participant;
 
@@ -39,48 +40,19 @@ fn announce(
     );
 }
 
-fn member_ids(app: &App, channel: &str) -> Vec<String> {
-    app.voice
-        .borrow()
-        .participants(channel)
-        .iter()
-        .map(|p| p.user_id.clone())
-        .collect()
-}
-
-/// Takes a user out of voice and tells the channel (used by leave, join, disconnect,
-/// channel deletion, bans).
-pub fn leave_voice(app: &App, user_id: &str) -> Option<String> {
-    let channel = app.voice.borrow().channel_of(user_id)?.to_string();
-    // Computed while the user is still a participant.
-    let members = member_ids(app, &channel);
-    let (channel, p) = app.voice.borrow_mut().leave(user_id)?;
-    let left =
-        encode(&json!({"cmd": "voice_user_left", "channel": channel, "username": p.username}));
-    app.hub.voice_broadcast(
-        &app.dir(),
-        app.dir_version(),
-        &channel,
-        &members,
-        &left,
-        &left,
-    );
-    Some(channel)
-}
-
 /// Checks shared by `voice_join` and `voice_state`.
 fn voice_channel(ctx: &Ctx<'_>, channel: Option<&str>) -> Result<String, super::CmdError> {
     let channel = channel.ok_or("Channel name is required")?;
     let dir = ctx.app.dir();
     let Some(user) = dir.user(ctx.user_id) else {
-        return Err("User not found".into());
+        return Err(USER_NOT_FOUND.into());
     };
     let found = dir.channel(channel);
     if !crate::model::channel::allows(found, Action::View, &user.roles) {
         return Err("You do not have permission to access this voice channel".into());
     }
     match found {
-        Some(c) if c.kind() == "voice" => Ok(channel.to_string()),
+        Some(c) if c.kind() == ChannelKind::Voice => Ok(channel.to_string()),
         _ => Err("This is not a voice channel".into()),
     }
 }
@@ -91,7 +63,7 @@ pub fn voice_join(ctx: &Ctx<'_>) -> Outcome {
         return Err("Peer ID is required".into());
     };
     let channel = voice_channel(ctx, given(&req.channel))?;
-    leave_voice(ctx.app, ctx.user_id);
+    ctx.app.leave_voice(ctx.user_id);
     let p = Participant {
         user_id: ctx.user_id.to_string(),
         username: ctx.username(),
@@ -100,7 +72,7 @@ pub fn voice_join(ctx: &Ctx<'_>) -> Outcome {
         session: ctx.session.id,
     };
     ctx.app.voice.borrow_mut().join(&channel, p.clone());
-    let members = member_ids(ctx.app, &channel);
+    let members = ctx.app.voice_members(&channel);
     announce(
         ctx.app,
         &channel,
@@ -137,7 +109,7 @@ fn my_channel(ctx: &Ctx<'_>) -> Result<String, super::CmdError> {
         .app
         .dir()
         .channel(&channel)
-        .is_none_or(|c| c.kind() != "voice")
+        .is_none_or(|c| c.kind() != ChannelKind::Voice)
     {
         ctx.app.voice.borrow_mut().remove_channel(&channel);
         return Err("Voice channel no longer exists".into());
@@ -147,7 +119,7 @@ fn my_channel(ctx: &Ctx<'_>) -> Result<String, super::CmdError> {
 
 pub fn voice_leave(ctx: &Ctx<'_>) -> Outcome {
     let channel = my_channel(ctx)?;
-    leave_voice(ctx.app, ctx.user_id);
+    ctx.app.leave_voice(ctx.user_id);
     Ok(Reply::to_sender(
         &json!({"cmd": "voice_leave", "channel": channel}),
     ))
@@ -158,7 +130,7 @@ pub fn voice_mute(ctx: &Ctx<'_>, muted: bool) -> Outcome {
     let Some((channel, p)) = ctx.app.voice.borrow_mut().set_muted(ctx.user_id, muted) else {
         return Err("You are not in this voice channel".into());
     };
-    let members = member_ids(ctx.app, &channel);
+    let members = ctx.app.voice_members(&channel);
     announce(
         ctx.app,
         &channel,

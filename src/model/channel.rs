@@ -7,6 +7,33 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Channel(pub Map<String, Value>);
 
+/// What a channel is for (its `type`). A stored type this server does not know (say, a
+/// forum imported from elsewhere) is [`ChannelKind::Other`]: listed, but not served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    Text,
+    Voice,
+    Separator,
+    Other,
+}
+
+impl ChannelKind {
+    /// The kinds `channel_create` accepts, with their wire names.
+    pub const CREATABLE: [(ChannelKind, &'static str); 3] = [
+        (ChannelKind::Text, "text"),
+        (ChannelKind::Voice, "voice"),
+        (ChannelKind::Separator, "separator"),
+    ];
+
+    /// The kind a wire name stands for; `None` for names this server does not create.
+    pub fn parse(name: &str) -> Option<ChannelKind> {
+        Self::CREATABLE
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(k, _)| *k)
+    }
+}
+
 /// The action keys of a channel's `permissions` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -78,8 +105,13 @@ impl Channel {
         self.0.get("name").and_then(Value::as_str).unwrap_or("")
     }
 
-    pub fn kind(&self) -> &str {
+    /// The stored `type` as it is (`text` when absent).
+    pub fn type_name(&self) -> &str {
         self.0.get("type").and_then(Value::as_str).unwrap_or("text")
+    }
+
+    pub fn kind(&self) -> ChannelKind {
+        ChannelKind::parse(self.type_name()).unwrap_or(ChannelKind::Other)
     }
 
     fn permissions(&self) -> Option<&Map<String, Value>> {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-pub use channel::{Action, Channel};
+pub use channel::{Action, Channel, ChannelKind};
 pub use message::Message;
 pub use role::Roles;
 pub use user::{Status, User};

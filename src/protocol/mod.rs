@@ -1,6 +1,7 @@
 //! The wire format only: reading inbound frames and encoding outbound packets.
 //! Nothing here knows about connections, users or storage.
 
+pub mod errors;
 pub mod inbound;
 pub mod outbound;
 

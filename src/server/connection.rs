@@ -26,10 +26,10 @@ use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::outbox::Outgoing;
 use super::{frames, http};
 use crate::app::App;
 use crate::hub::Session;
+use crate::hub::outbox::Outgoing;
 use crate::protocol::encode;
 
 /// Bytes read from the socket at a time: most chat packets fit; larger ones take more reads.
@@ -121,7 +121,7 @@ async fn websocket(
         app: app.clone(),
         session: session.clone(),
     };
-    session.send(app.handshake(&session));
+    session.send(crate::router::handshake(&app, &session));
 
     let reason = read_loop(&app, &session, ws)
         .or(write_loop(&session, stream))
@@ -204,7 +204,7 @@ async fn read_loop(
             // Boxed: an idle connection's task then does not reserve room for the largest
             // command handler; the box lives only while a packet is handled.
             Message::Text(text) => {
-                Box::pin(crate::commands::handle_frame(app, session, text.as_str())).await
+                Box::pin(crate::router::handle_frame(app, session, text.as_str())).await
             }
             Message::Binary(_) => session.send(encode(&json!({
                 "cmd": "error",

@@ -9,7 +9,7 @@ use std::io::{self, IoSlice};
 
 use futures_lite::{AsyncWrite, AsyncWriteExt};
 
-use super::outbox::Outgoing;
+use crate::hub::outbox::Outgoing;
 
 const OP_TEXT: u8 = 0x1;
 const OP_CLOSE: u8 = 0x8;

@@ -6,7 +6,6 @@
 pub mod connection;
 pub mod frames;
 pub mod http;
-pub mod outbox;
 
 use std::cell::Cell;
 use std::io::Write;
@@ -22,9 +21,9 @@ use smol::{Async, LocalExecutor, Timer};
 
 use crate::app::App;
 use crate::config::Config;
+use crate::hub::outbox::Outgoing;
 use crate::protocol::encode;
 use crate::store::{Db, Store};
-use outbox::Outgoing;
 
 /// How often the store is asked whether another process changed it.
 const STORE_WATCH_INTERVAL: Duration = Duration::from_secs(2);
@@ -171,30 +170,26 @@ async fn heartbeat(app: Rc<App>) {
 /// Picks up changes another process (the admin command line) committed to the store:
 /// accounts, roles and channels are reloaded, and banned users are disconnected.
 async fn watch_store(app: Rc<App>) {
-    let mut seen = app.store.call(|db| db.data_version()).await.ok();
+    let store = &app.store;
+    let mut seen = store.probe(|db| db.data_version()).await.ok();
     loop {
         Timer::after(STORE_WATCH_INTERVAL).await;
-        let version = app.store.call(|db| db.data_version()).await.ok();
-        if version == seen || app.writes_in_flight() {
+        let version = store.probe(|db| db.data_version()).await.ok();
+        if version == seen || store.writes_in_flight() {
             continue;
         }
-        let generation = app.write_generation();
-        let Ok(dir) = app.store.call(|db| db.load_directory()).await else {
+        let generation = store.write_generation();
+        let Ok(dir) = store.probe(|db| db.load_directory()).await else {
             continue;
         };
         // A write of ours raced with the reload: the snapshot may miss it; try again.
-        if app.writes_in_flight() || app.write_generation() != generation {
+        if store.writes_in_flight() || store.write_generation() != generation {
             continue;
         }
         seen = version;
         log::info!(
             "the database was changed by another process: reloaded accounts, roles and channels"
         );
-        let channels_changed = app.dir().channels != dir.channels;
-        *app.dir_mut() = dir;
-        crate::commands::after_external_change(&app);
-        if channels_changed {
-            crate::commands::push_channel_lists(&app).await;
-        }
+        app.adopt_external_directory(dir).await;
     }
 }

@@ -1,7 +1,6 @@
 //! Typed queries on the SQLite database. Synchronous: the server calls these on the
 //! storage thread only (see [`super::Store`]); the admin command line calls them directly.
 
-use std::fmt;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -11,29 +10,7 @@ use super::schema::MIGRATIONS;
 use crate::config::SyncMode;
 use crate::model::{Channel, Directory, Roles, Status, User};
 
-/// A storage failure, with SQLite's own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError(format!("corrupt JSON in the database: {e}"))
-    }
-}
+pub use super::error::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -53,15 +30,11 @@ impl Db {
     /// Opens (creating if needed) the database in `data_dir`, migrates it, and makes sure
     /// the default roles and the `general` channel exist.
     pub fn open(data_dir: &Path, sync: SyncMode) -> Result<Db> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError(format!(
-                "cannot create data directory {}: {e}",
-                data_dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::open("create data directory", data_dir, e))?;
         let path = data_dir.join(DB_FILE);
-        let conn = Connection::open(&path)
-            .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
+        let conn =
+            Connection::open(&path).map_err(|e| StoreError::open("open database", &path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match sync {
@@ -82,11 +55,10 @@ impl Db {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > MIGRATIONS.len() {
-            return Err(StoreError(format!(
-                "the database has schema version {version}, newer than this server knows ({}); \
-                 use a newer originchats-server",
-                MIGRATIONS.len()
-            )));
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
@@ -143,7 +115,7 @@ impl Db {
             &path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError(format!("cannot open database {}: {e}", path.display())))?;
+        .map_err(|e| StoreError::open("open database", &path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         Ok(Db { conn })
@@ -261,7 +233,10 @@ impl Db {
                 u.pfp_url
             ])?;
         if n == 0 {
-            return Err(StoreError(format!("no user with id {}", u.id)));
+            return Err(StoreError::NotFound {
+                what: "user",
+                key: u.id.clone(),
+            });
         }
         Ok(())
     }
@@ -303,7 +278,7 @@ impl Db {
         for row in rows {
             match serde_json::from_str(&row?)? {
                 Value::Object(map) => channels.push(Channel(map)),
-                _ => return Err(StoreError("a stored channel is not a JSON object".into())),
+                _ => return Err(StoreError::Corrupt("a stored channel is not a JSON object")),
             }
         }
         Ok(channels)

@@ -6,15 +6,20 @@
 //! others), commits once, and only then answers each job: an answer means "on disk".
 //! Many clients' writes arriving together thus cost one commit (group commit).
 
+pub mod calls;
 pub mod db;
+pub mod error;
 pub mod messages;
 pub mod schema;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::thread;
 
 use smol::channel::{Receiver, Sender, bounded};
 
-pub use db::{Db, StoreError};
+pub use db::Db;
+pub use error::StoreError;
 
 /// Jobs waiting at most; senders wait (asynchronously) beyond that.
 const QUEUE: usize = 1024;
@@ -24,11 +29,22 @@ const BATCH: usize = 256;
 /// A job runs on the storage thread and returns what to do once the commit is known.
 type Job = Box<dyn FnOnce(&Db) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>) + Send>;
 
-/// A handle to the storage threads. Cheap to clone.
+/// A handle to the storage threads. Cheap to clone; lives on the executor thread.
 #[derive(Clone)]
 pub struct Store {
     jobs: Sender<Job>,
     reads: Sender<Job>,
+    writes: Rc<Writes>,
+}
+
+/// Counts the writes of this process, so that the watcher for other processes' commits
+/// can tell whether a reload raced with one of ours.
+#[derive(Default)]
+struct Writes {
+    /// Started and not yet answered.
+    in_flight: Cell<u32>,
+    /// Started so far.
+    generation: Cell<u64>,
 }
 
 impl Store {
@@ -43,7 +59,11 @@ impl Store {
         thread::Builder::new()
             .name("storage-read".into())
             .spawn(move || run_reads(reader, read_rx))?;
-        Ok(Store { jobs, reads })
+        Ok(Store {
+            jobs,
+            reads,
+            writes: Rc::default(),
+        })
     }
 
     /// Runs `f` on the reader thread: it sees committed data, and writes nothing.
@@ -56,13 +76,39 @@ impl Store {
     }
 
     /// Runs `f` on the storage thread inside a transaction and returns its result once the
-    /// transaction is committed. If `f` fails, its changes are rolled back.
+    /// transaction is committed. If `f` fails, its changes are rolled back. Counted as a
+    /// write of ours (see [`Store::writes_in_flight`]).
     pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
     {
+        let w = &self.writes;
+        w.in_flight.set(w.in_flight.get() + 1);
+        w.generation.set(w.generation.get() + 1);
+        let result = Self::submit(&self.jobs, f).await;
+        w.in_flight.set(w.in_flight.get() - 1);
+        result
+    }
+
+    /// Runs `f` on the storage thread like [`Store::call`], without counting it as a write:
+    /// for the watcher's own look at the database (`data_version`, reloading).
+    pub async fn probe<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+    {
         Self::submit(&self.jobs, f).await
+    }
+
+    /// Whether a write of ours is on its way to the store (a reload must wait for it).
+    pub fn writes_in_flight(&self) -> bool {
+        self.writes.in_flight.get() > 0
+    }
+
+    /// Counts the writes started so far, to tell whether one happened meanwhile.
+    pub fn write_generation(&self) -> u64 {
+        self.writes.generation.get()
     }
 
     async fn submit<R, F>(queue: &Sender<Job>, f: F) -> Result<R, StoreError>
@@ -80,11 +126,9 @@ impl Store {
             (ok, done as Box<dyn FnOnce(Result<(), StoreError>) + Send>)
         });
         if queue.send(job).await.is_err() {
-            return Err(StoreError("the storage thread has stopped".into()));
+            return Err(StoreError::Stopped);
         }
-        rx.recv()
-            .await
-            .unwrap_or_else(|_| Err(StoreError("the storage thread has stopped".into())))
+        rx.recv().await.unwrap_or_else(|_| Err(StoreError::Stopped))
     }
 }
 

@@ -6,6 +6,8 @@
 //! are queued on every recipient's outbox; a recipient that cannot keep up is dropped
 //! without delaying anyone else.
 
+pub mod outbox;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use crate::model::{Action, Directory, channel};
 use crate::protocol::{Encoded, with_listener};
-use crate::server::outbox::{Outbox, Outgoing, PushError};
+use outbox::{Outbox, Outgoing, PushError};
 
 /// One open WebSocket connection.
 #[derive(Debug)]

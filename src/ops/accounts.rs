@@ -1,0 +1,67 @@
+//! Write-through changes of accounts and roles: each writes the store, waits for the
+//! commit, and only then changes the directory (which marks cached audiences stale). A
+//! failed write leaves the directory as it was, so memory never shows what the disk lacks.
+
+use crate::app::App;
+use crate::model::{Roles, User};
+use crate::store::StoreError;
+
+impl App {
+    /// Saves every field of an existing user, then makes it live.
+    pub async fn save_user(&self, user: User) -> Result<(), StoreError> {
+        let stored = user.clone();
+        self.write(move |db| db.update_user(&stored)).await?;
+        self.dir_mut().put_user(user);
+        Ok(())
+    }
+
+    /// Stores a new account, then makes it live. Fails (with the store's constraint error)
+    /// when the id or username exists on disk.
+    pub async fn create_user(&self, user: User) -> Result<(), StoreError> {
+        let stored = user.clone();
+        self.write(move |db| db.insert_user(&stored)).await?;
+        self.dir_mut().put_user(user);
+        Ok(())
+    }
+
+    /// Saves a user that may or may not exist yet (Rotur accounts on login). A new account
+    /// that another connection stored meanwhile (the same person logging in twice at once)
+    /// is saved over.
+    pub async fn upsert_user(&self, user: User, new: bool) -> Result<(), StoreError> {
+        if !new {
+            return self.save_user(user).await;
+        }
+        match self.create_user(user.clone()).await {
+            Err(e) if e.is_constraint_violation() => self.save_user(user).await,
+            done => done,
+        }
+    }
+
+    /// Replaces the whole role map and saves the users whose roles changed with it, in one
+    /// transaction, then makes both live.
+    pub async fn save_roles(&self, roles: Roles, users: Vec<User>) -> Result<(), StoreError> {
+        let (stored_roles, stored_users) = (roles.clone(), users.clone());
+        self.write(move |db| {
+            db.replace_roles(&stored_roles)?;
+            stored_users.iter().try_for_each(|u| db.update_user(u))
+        })
+        .await?;
+        let mut dir = self.dir_mut();
+        dir.roles = roles;
+        for u in users {
+            dir.put_user(u);
+        }
+        Ok(())
+    }
+
+    /// Remembers the last `ready.validator` of a user (it carries no authority).
+    pub async fn remember_validator(
+        &self,
+        user_id: &str,
+        validator: String,
+    ) -> Result<(), StoreError> {
+        let id = user_id.to_string();
+        self.write(move |db| db.set_validator(&id, &validator))
+            .await
+    }
+}

@@ -1,0 +1,20 @@
+//! What several layers do to the shared state, in one place below both [`crate::auth`] and
+//! [`crate::commands`]: methods on [`crate::app::App`], one file per concern.
+//!
+//! - [`accounts`]: write-through changes of users and roles (store first, then the
+//!   directory, so a handler cannot do half);
+//! - [`channels`]: the channel list (write-through) and the `channels_get` push;
+//! - [`messages`]: posting a message (store, then broadcast) and the one `message_new`
+//!   encoder;
+//! - [`moderation`]: ban, unban, timeout, closing a user's connections;
+//! - [`voice`]: taking a user out of voice;
+//! - [`external`]: reacting to changes another process committed to the store.
+//!
+//! See `docs/architecture.md` ("Layers").
+
+pub mod accounts;
+pub mod channels;
+pub mod external;
+pub mod messages;
+pub mod moderation;
+pub mod voice;

@@ -1,0 +1,89 @@
+//! The router: what happens to a text frame between the transport and the handlers.
+//!
+//! It decodes the frame, answers malformed input ([`malformed`]), sends a packet of a
+//! connection that is not authenticated yet to the authentication commands and anything
+//! else to the commands — both found in one table ([`table`]), from which the handshake's
+//! `capabilities` are derived too — and routes the reply (§2) through the hub.
+//!
+//! See `docs/architecture.md` ("Layers", "Where things go").
+
+pub mod malformed;
+pub mod table;
+
+use std::rc::Rc;
+
+use serde_json::json;
+
+use crate::app::App;
+use crate::auth;
+use crate::commands::{CmdError, Ctx, Reply};
+use crate::hub::Session;
+use crate::protocol::errors::{AUTH_REQUIRED, unknown_command};
+use crate::protocol::{self, Encoded, encode, outbound};
+
+/// Handles one text frame from a client.
+pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
+    let packet = match protocol::decode(text) {
+        Ok(packet) => packet,
+        Err(m) => return malformed::answer(session, m),
+    };
+    let Some(user_id) = session.user_id() else {
+        let mode = app.config.auth_mode();
+        return match table::before_auth(app, session, text, &packet.cmd, mode).await {
+            None => session.send(outbound::auth_error(AUTH_REQUIRED)),
+            Some(Ok(())) => {}
+            Some(Err(failure)) => auth::refused(app, session, failure),
+        };
+    };
+    if packet.cmd == "pong" {
+        // The answer to our heartbeat: welcome, nothing to say.
+        return;
+    }
+    let ctx = Ctx {
+        app,
+        session,
+        user_id: &user_id,
+        text,
+    };
+    let outcome = match table::after_auth(&ctx, &packet.cmd).await {
+        Some(outcome) => outcome,
+        None => Err(unknown_command(&packet.cmd).into()),
+    };
+    let reply = outcome
+        .unwrap_or_else(|CmdError(text)| Reply::to_sender(&outbound::error(&packet.cmd, &text)));
+    app.hub.reply(
+        &app.dir(),
+        app.dir_version(),
+        session,
+        &reply.packet,
+        &reply.route,
+        packet.listener.as_deref(),
+    );
+    if let Some((user_id, reason)) = reply.then_close {
+        app.close_connections(&user_id, reason);
+    }
+}
+
+/// The first packet of every connection (§3.1).
+pub fn handshake(app: &App, session: &Session) -> Encoded {
+    let a = &app.config.attachments;
+    encode(&json!({
+        "cmd": "handshake",
+        "val": {
+            "server": *app.server_info.borrow(),
+            "limits": app.config.limits.raw,
+            "attachments": {
+                "enabled": a.enabled,
+                "max_size": a.max_size,
+                "allowed_types": a.allowed_types,
+                "max_attachments_per_user": a.max_attachments_per_user,
+                "permanent_tiers": a.permanent_tiers,
+            },
+            "version": "1.1.0",
+            "validator_key": session.validator_key.as_str(),
+            "capabilities": table::capabilities(app.config.auth_mode()),
+            "permissions": crate::model::role::SERVER_PERMISSIONS,
+            "auth_mode": app.config.auth_mode,
+        }
+    }))
+}

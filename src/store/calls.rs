@@ -1,0 +1,182 @@
+//! Typed asynchronous store calls for the executor: each takes its arguments by value (they
+//! move to the storage thread) and returns what the query returns. Handlers call these
+//! instead of writing closures that clone their arguments by hand.
+//!
+//! Reads run on the reader thread ([`Store::read`]); writes on the storage thread, counted
+//! as writes of ours ([`Store::call`]).
+
+use std::collections::HashMap;
+
+use super::{Store, StoreError};
+use crate::model::Message;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+impl Store {
+    /// One message by id.
+    pub async fn message(
+        &self,
+        channel: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Result<Option<Message>> {
+        let (channel, id) = (channel.into(), id.into());
+        self.read(move |db| db.message(&channel, &id)).await
+    }
+
+    /// The newest message of a channel: its id and timestamp.
+    pub async fn newest(&self, channel: impl Into<String>) -> Result<Option<(String, f64)>> {
+        let channel = channel.into();
+        self.read(move |db| db.newest(&channel)).await
+    }
+
+    /// The newest message of each of these channels, in the same order.
+    pub async fn newest_of(
+        &self,
+        channels: Vec<String>,
+    ) -> Result<Vec<(String, Option<(String, f64)>)>> {
+        self.read(move |db| {
+            channels
+                .into_iter()
+                .map(|c| Ok((c.clone(), db.newest(&c)?)))
+                .collect()
+        })
+        .await
+    }
+
+    /// Replies to a message, oldest first.
+    pub async fn replies(
+        &self,
+        channel: impl Into<String>,
+        id: impl Into<String>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let (channel, id) = (channel.into(), id.into());
+        self.read(move |db| db.replies(&channel, &id, limit)).await
+    }
+
+    /// Messages whose content contains `query`.
+    pub async fn search(
+        &self,
+        channel: impl Into<String>,
+        query: impl Into<String>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let (channel, query) = (channel.into(), query.into());
+        self.read(move |db| db.search(&channel, &query, limit))
+            .await
+    }
+
+    /// The pinned messages of a channel.
+    pub async fn pinned(&self, channel: impl Into<String>) -> Result<Vec<Message>> {
+        let channel = channel.into();
+        self.read(move |db| db.pinned(&channel)).await
+    }
+
+    /// Up to `below` messages before and `above` after the message `around`, with the
+    /// range's start and end indexes; `None` if `around` is not in the channel.
+    pub async fn around(
+        &self,
+        channel: impl Into<String>,
+        around: impl Into<String>,
+        above: usize,
+        below: usize,
+    ) -> Result<Option<(Vec<Message>, usize, usize)>> {
+        let (c, a) = (channel.into(), around.into());
+        self.read(move |db| {
+            let Some(t) = db.index_of(&c, &a)? else {
+                return Ok(None);
+            };
+            let n = db.message_count(&c)?;
+            let (start, end) = (t.saturating_sub(below), (t + above + 1).min(n));
+            Ok(Some((db.range(&c, start, end)?, start, end)))
+        })
+        .await
+    }
+
+    /// A user's read markers: channel → last read message id.
+    pub async fn last_reads(&self, user_id: impl Into<String>) -> Result<HashMap<String, String>> {
+        let user_id = user_id.into();
+        self.read(move |db| db.last_reads(&user_id)).await
+    }
+
+    /// For each channel: its name, the user's last read message, the unread count and the
+    /// total.
+    pub async fn unread_counts(
+        &self,
+        user_id: impl Into<String>,
+        channels: Vec<String>,
+    ) -> Result<Vec<(String, Option<String>, usize, usize)>> {
+        let user_id = user_id.into();
+        self.read(move |db| {
+            let marks = db.last_reads(&user_id)?;
+            let mut out = Vec::with_capacity(channels.len());
+            for c in channels {
+                let last = marks.get(&c).cloned();
+                let (unread, total) = db.unread_count(&c, last.as_deref())?;
+                out.push((c, last, unread, total));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Moves a user's read marker in a channel.
+    pub async fn set_last_read(
+        &self,
+        user_id: impl Into<String>,
+        channel: impl Into<String>,
+        message_id: impl Into<String>,
+    ) -> Result<()> {
+        let (u, c, m) = (user_id.into(), channel.into(), message_id.into());
+        self.call(move |db| db.set_last_read(&u, &c, &m)).await
+    }
+
+    /// Stores a new message.
+    pub async fn insert_message(&self, message: Message) -> Result<()> {
+        self.call(move |db| db.insert_message(&message).map(|_| ()))
+            .await
+    }
+
+    /// Reads a message, lets `change` look at it and decide, and saves it when `change`
+    /// says so, all in one transaction. `None` when the message does not exist.
+    pub async fn change_message<R: Send + 'static>(
+        &self,
+        channel: impl Into<String>,
+        id: impl Into<String>,
+        change: impl FnOnce(&mut Message) -> Change<R> + Send + 'static,
+    ) -> Result<Option<R>> {
+        let (c, i) = (channel.into(), id.into());
+        self.call(move |db| {
+            let Some(mut m) = db.message(&c, &i)? else {
+                return Ok(None);
+            };
+            Ok(Some(match change(&mut m) {
+                Change::Save(r) => {
+                    db.update_message(&m)?;
+                    r
+                }
+                Change::Delete(r) => {
+                    db.delete_message(&c, &i)?;
+                    r
+                }
+                Change::Keep(r) => r,
+            }))
+        })
+        .await
+    }
+
+    /// Writes a server setting (JSON).
+    pub async fn set_setting(&self, key: &'static str, value: serde_json::Value) -> Result<()> {
+        self.call(move |db| db.set_setting(key, &value)).await
+    }
+}
+
+/// What [`Store::change_message`] does with the message after looking at it.
+pub enum Change<R> {
+    /// Save the changed message.
+    Save(R),
+    /// Delete it.
+    Delete(R),
+    /// Leave it as it was.
+    Keep(R),
+}
