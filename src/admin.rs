@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::model::user::local_id;
-use crate::model::{Channel, User};
+use crate::model::{Channel, ChannelKind, User};
 use crate::store::{Db, StoreError};
 
 pub const HELP: &str = "\
@@ -69,8 +69,48 @@ const COMMAND_HELP: [(&str, &str); 8] = [
     ),
 ];
 
+/// Why an admin command did nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminError {
+    /// Not one of the admin commands (the general help follows).
+    UnknownCommand(String),
+    /// The command's arguments do not fit; holds its usage text.
+    Usage(&'static str),
+    /// The command ran and refused or failed, for the reason given.
+    Failed(String),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::UnknownCommand(c) => write!(f, "unknown admin command `{c}`\n\n{HELP}"),
+            AdminError::Usage(usage) => write!(
+                f,
+                "wrong arguments\nusage: originchats-server [--data-dir DIR] {usage}"
+            ),
+            AdminError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl From<String> for AdminError {
+    fn from(why: String) -> Self {
+        AdminError::Failed(why)
+    }
+}
+
+/// The usage text of one command.
+fn usage_of(command: &str) -> &'static str {
+    COMMAND_HELP
+        .iter()
+        .find(|(c, _)| *c == command)
+        .map_or("", |(_, usage)| usage)
+}
+
 /// Runs `admin ARGS…`; returns the text to print, or an error to report.
-pub fn run(data_dir: &Path, config: &Config, args: &[String]) -> Result<String, String> {
+pub fn run(data_dir: &Path, config: &Config, args: &[String]) -> Result<String, AdminError> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let Some((&command, rest)) = words.split_first() else {
         return Ok(HELP.to_string());
@@ -79,35 +119,31 @@ pub fn run(data_dir: &Path, config: &Config, args: &[String]) -> Result<String, 
         return Ok(HELP.to_string());
     }
     let Some((_, usage)) = COMMAND_HELP.iter().find(|(c, _)| *c == command) else {
-        return Err(format!("unknown admin command `{command}`\n\n{HELP}"));
+        return Err(AdminError::UnknownCommand(command.to_string()));
     };
     if rest.contains(&"--help") || rest.contains(&"-h") {
         return Ok(format!(
             "usage: originchats-server [--data-dir DIR] {usage}"
         ));
     }
-    let usage_error =
-        || format!("wrong arguments\nusage: originchats-server [--data-dir DIR] {usage}");
     let db = Db::open(data_dir, config.storage.sync)
         .map_err(|e| format!("cannot open the data directory {}: {e}", data_dir.display()))?;
-    match (command, rest) {
-        ("users", []) => list_users(&db),
-        ("grant-role", [user, role]) => change_roles(&db, user, role, true),
-        ("revoke-role", [user, role]) => change_roles(&db, user, role, false),
-        ("ban", [user]) => set_banned(&db, user, true),
-        ("unban", [user]) => set_banned(&db, user, false),
-        ("set-password", [user]) => set_password(&db, user, config.cracked.bcrypt_cost),
-        ("create-channel", [name, options @ ..]) => create_channel(&db, name, options).map_err(
-            |e| {
-                if e.is_empty() { usage_error() } else { e }
-            },
-        ),
-        ("delete-channel", [name, "--yes"]) => delete_channel(&db, name),
-        ("delete-channel", [name]) => Err(format!(
-            "this deletes channel `{name}` and all of its messages; add --yes to confirm"
-        )),
-        _ => Err(usage_error()),
-    }
+    Ok(match (command, rest) {
+        ("users", []) => list_users(&db)?,
+        ("grant-role", [user, role]) => change_roles(&db, user, role, true)?,
+        ("revoke-role", [user, role]) => change_roles(&db, user, role, false)?,
+        ("ban", [user]) => set_banned(&db, user, true)?,
+        ("unban", [user]) => set_banned(&db, user, false)?,
+        ("set-password", [user]) => set_password(&db, user, config.cracked.bcrypt_cost)?,
+        ("create-channel", [name, options @ ..]) => create_channel(&db, name, options)?,
+        ("delete-channel", [name, "--yes"]) => delete_channel(&db, name)?,
+        ("delete-channel", [name]) => {
+            return Err(AdminError::Failed(format!(
+                "this deletes channel `{name}` and all of its messages; add --yes to confirm"
+            )));
+        }
+        _ => return Err(AdminError::Usage(usage)),
+    })
 }
 
 /// Runs `f` in one transaction.
@@ -252,21 +288,22 @@ fn set_password(db: &Db, name: &str, cost: u32) -> Result<String, String> {
     Ok(format!("password of {} changed\n", user.username))
 }
 
-fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, String> {
+fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, AdminError> {
+    let wrong_arguments = || AdminError::Usage(usage_of("create-channel"));
     let mut kind = "text";
     let mut private = false;
     let mut rest = options.iter();
     while let Some(option) = rest.next() {
         match *option {
-            "--type" => kind = rest.next().copied().ok_or_else(String::new)?,
+            "--type" => kind = rest.next().copied().ok_or_else(wrong_arguments)?,
             "--private" => private = true,
-            _ => return Err(String::new()),
+            _ => return Err(wrong_arguments()),
         }
     }
-    if !["text", "voice", "separator"].contains(&kind) {
-        return Err(format!(
+    if ChannelKind::parse(kind).is_none() {
+        return Err(AdminError::Failed(format!(
             "unknown channel type `{kind}`: use text, voice or separator"
-        ));
+        )));
     }
     crate::model::channel::validate_name(name).map_err(|e| e.to_lowercase())?;
     if db
@@ -275,7 +312,9 @@ fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, Strin
         .iter()
         .any(|c| c.name() == name)
     {
-        return Err(format!("a channel named `{name}` already exists"));
+        return Err(AdminError::Failed(format!(
+            "a channel named `{name}` already exists"
+        )));
     }
     let permissions = if private {
         json!({"view": ["owner"], "send": ["owner"], "delete": ["owner"], "create_thread": ["owner"],

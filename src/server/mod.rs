@@ -4,6 +4,7 @@
 //! Everything here runs on one thread, in one `smol::LocalExecutor`.
 
 pub mod connection;
+pub mod error;
 pub mod frames;
 pub mod http;
 
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::hub::outbox::Outgoing;
 use crate::protocol::encode;
 use crate::store::{Db, Store};
+pub use error::ServerError;
 
 /// How often the store is asked whether another process changed it.
 const STORE_WATCH_INTERVAL: Duration = Duration::from_secs(2);
@@ -34,29 +36,32 @@ pub fn run(
     config: Config,
     data_dir: &Path,
     on_listening: impl FnOnce(SocketAddr),
-) -> Result<(), String> {
-    let db = Db::open(data_dir, config.storage.sync)
-        .map_err(|e| format!("cannot open the data directory {}: {e}", data_dir.display()))?;
-    let dir = db
-        .load_directory()
-        .map_err(|e| format!("cannot read the database: {e}"))?;
+) -> Result<(), ServerError> {
+    let db = Db::open(data_dir, config.storage.sync).map_err(|source| ServerError::OpenData {
+        dir: data_dir.to_path_buf(),
+        source,
+    })?;
+    let dir = db.load_directory().map_err(ServerError::ReadDatabase)?;
     let overrides = match db.setting(crate::app::SERVER_OVERRIDES) {
         Ok(Some(serde_json::Value::Object(map))) => map,
         Ok(_) => serde_json::Map::new(),
-        Err(e) => return Err(format!("cannot read the database: {e}")),
+        Err(e) => return Err(ServerError::ReadDatabase(e)),
     };
-    let reader = Db::open_reader(data_dir).map_err(|e| format!("cannot open the database: {e}"))?;
-    let store =
-        Store::start(db, reader).map_err(|e| format!("cannot start the storage thread: {e}"))?;
+    let reader = Db::open_reader(data_dir).map_err(ServerError::OpenReader)?;
+    let store = Store::start(db, reader).map_err(ServerError::StorageThread)?;
     let addr = config.listen_addr();
-    let listener = TcpListener::bind(&addr).map_err(|e| {
-        format!(
-            "cannot listen on {addr}: {e} (is another server using the port? \
-             change websocket.host / websocket.port in the config file)"
-        )
+    let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
+        addr: addr.clone(),
+        source,
     })?;
-    let listener = Async::new(listener).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.get_ref().local_addr().map_err(|e| e.to_string())?;
+    let listener = Async::new(listener).map_err(|source| ServerError::Listen {
+        addr: addr.clone(),
+        source,
+    })?;
+    let local = listener
+        .get_ref()
+        .local_addr()
+        .map_err(ServerError::LocalAddr)?;
     let app = App::new(config, dir, store, overrides);
     log::info!(
         "listening on {local} ({} mode, {} accounts, up to {} connections)",
