@@ -212,7 +212,7 @@ fn change_roles(db: &Db, name: &str, role: &str, grant: bool) -> Result<String, 
     let mut user = find_user(db, name)?;
     let roles = db.roles().map_err(|e| e.to_string())?;
     let Some(wanted) = roles.get(role) else {
-        let known: Vec<&str> = roles.0.keys().map(String::as_str).collect();
+        let known: Vec<&str> = roles.names().collect();
         return Err(format!(
             "no role named `{role}`; roles are: {}",
             known.join(", ")
@@ -232,17 +232,8 @@ fn change_roles(db: &Db, name: &str, role: &str, grant: bool) -> Result<String, 
     }
     if grant {
         // Keep roles in rank order, so the highest one gives the color.
-        let rank = |r: &str| {
-            roles
-                .get(r)
-                .and_then(|d| d.get("position"))
-                .and_then(Value::as_i64)
-                .unwrap_or(i64::MAX)
-        };
-        let mine = wanted
-            .get("position")
-            .and_then(Value::as_i64)
-            .unwrap_or(i64::MAX);
+        let rank = |r: &str| roles.get(r).and_then(|d| d.position).unwrap_or(i64::MAX);
+        let mine = wanted.position.unwrap_or(i64::MAX);
         let at = user
             .roles
             .iter()

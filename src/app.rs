@@ -137,7 +137,7 @@ impl App {
                 "connected_users": self.hub.len(),
                 "online_users": self.hub.online_users(),
                 "total_channels": dir.channels.len(),
-                "total_roles": dir.roles.0.len(),
+                "total_roles": dir.roles.len(),
             }
         });
         serde_json::to_string_pretty(&body).unwrap_or_default()

@@ -473,13 +473,20 @@ fn import_roles(
             t.skip("not a JSON object", Some(shown(name)));
             continue;
         }
-        let new = match ours.0.get(name) {
+        let new = match ours.get(name).map(|r| Value::Object(r.to_object())) {
             None => true,
-            Some(stored) if same_but_id(stored, data) => {
+            Some(stored) if same_but_id(&stored, data) => {
                 t.skip("already present", Some(shown(name)));
                 continue;
             }
-            Some(stored) if defaults.0.get(name).is_some_and(|d| same_but_id(stored, d)) => false,
+            Some(stored)
+                if defaults
+                    .0
+                    .get(name)
+                    .is_some_and(|d| same_but_id(&stored, d)) =>
+            {
+                false
+            }
             Some(_) => {
                 t.skip(
                     "already present with other settings, ours kept",

@@ -4,12 +4,12 @@
 //! Every change reaches live sessions at once: permissions read the current roles.
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Target;
-use crate::model::{Roles, User};
+use crate::model::{Role, Roles, User};
 use crate::protocol::errors::{
     ROLE_ALREADY_EXISTS, ROLE_ID_OR_NAME_REQUIRED, ROLE_NAME_REQUIRED, ROLE_NOT_FOUND,
     USER_NOT_FOUND, USER_PARAMETER_REQUIRED,
@@ -22,11 +22,7 @@ const SYSTEM_ROLES: [&str; 3] = ["owner", "admin", "user"];
 const PROTECTED: [&str; 3] = ["owner", "admin", "moderator"];
 
 fn position(roles: &Roles, name: &str) -> i64 {
-    roles
-        .get(name)
-        .and_then(|r| r.get("position"))
-        .and_then(Value::as_i64)
-        .unwrap_or(i64::MAX)
+    roles.get(name).and_then(|r| r.position).unwrap_or(i64::MAX)
 }
 
 /// `can_manage_role` (§7.3): `manage_roles`, and the target strictly below the actor's best
@@ -68,10 +64,9 @@ fn find(roles: &Roles, id_or_name: &str) -> Option<String> {
         return Some(id_or_name.to_string());
     }
     roles
-        .0
         .iter()
-        .find(|(_, r)| r.get("id").and_then(Value::as_str) == Some(id_or_name))
-        .map(|(n, _)| n.clone())
+        .find(|(_, r)| r.id.as_deref() == Some(id_or_name))
+        .map(|(n, _)| n.to_string())
 }
 
 fn check_role_name(name: &str) -> Result<(), CmdError> {
@@ -105,7 +100,7 @@ fn used_by_channel(app: &App, role: &str) -> Option<String> {
 /// everyone the new `roles_list`.
 async fn save(ctx: &Ctx<'_>, roles: Roles, users: Vec<User>) -> Result<(), CmdError> {
     ctx.app.save_roles(roles, users).await?;
-    let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir().roles.0}));
+    let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir().roles}));
     ctx.app.broadcast(Target::All, &list);
     Ok(())
 }
@@ -125,30 +120,46 @@ struct RoleRequest<'a> {
     roles: Option<Value>,
 }
 
+/// Permission names from a request: an array of strings, else `None`.
+fn permission_names(p: &Value) -> Option<Vec<String>> {
+    p.as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
 /// Sets the optional fields a request gives (strings or null; an array of strings).
-fn apply_fields(role: &mut Map<String, Value>, req: &RoleRequest<'_>) -> Result<(), CmdError> {
-    for (key, value) in [
-        ("description", &req.description),
-        ("color", &req.color),
-        ("category", &req.category),
+fn apply_fields(role: &mut Role, req: &RoleRequest<'_>) -> Result<(), CmdError> {
+    for (key, value, field) in [
+        ("description", &req.description, &mut role.description),
+        ("color", &req.color, &mut role.color),
+        ("category", &req.category, &mut role.category),
     ] {
         match value {
             None => {}
-            Some(v @ (Value::String(_) | Value::Null)) => drop(role.insert(key.into(), v.clone())),
+            Some(Value::String(s)) => *field = Some(s.clone()),
+            Some(Value::Null) => *field = None,
             Some(_) => return Err(format!("{key} must be a string or null").into()),
+        }
+        if value.is_some() {
+            // A stored value of another type is replaced.
+            role.extras.shift_remove(key);
         }
     }
     if let Some(p) = &req.permissions {
-        if !p.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+        let Some(names) = permission_names(p) else {
             return Err("Permissions must be an array of permission names".into());
-        }
-        role.insert("permissions".into(), p.clone());
+        };
+        role.permissions = names;
+        role.extras.shift_remove("permissions");
     }
     if let Some(h) = req.hoisted {
-        role.insert("hoisted".into(), json!(h));
+        role.hoisted = h;
+        role.extras.shift_remove("hoisted");
     }
     if let Some(s) = req.self_assignable {
-        role.insert("self_assignable".into(), json!(s));
+        role.self_assignable = s;
+        role.extras.shift_remove("self_assignable");
     }
     Ok(())
 }
@@ -168,21 +179,9 @@ pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
     }
     check_role_name(name)?;
     let id = crate::random::uuid_v4();
-    let mut role = Map::new();
-    for (k, v) in [
-        ("id", json!(id)),
-        ("description", Value::Null),
-        ("color", Value::Null),
-        ("hoisted", json!(false)),
-        ("permissions", json!([])),
-        ("self_assignable", json!(false)),
-        ("category", Value::Null),
-        ("position", json!(roles.0.len())),
-    ] {
-        role.insert(k.into(), v);
-    }
+    let mut role = Role::new(id.clone(), roles.len());
     apply_fields(&mut role, &req)?;
-    roles.0.insert(name.to_string(), Value::Object(role));
+    roles.insert(name.to_string(), role);
     save(ctx, roles, Vec::new()).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_create", "id": id, "name": name}),
@@ -236,21 +235,13 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
             })
             .collect();
     }
-    let mut role = roles.get(&current).cloned().unwrap_or_default();
-    apply_fields(&mut role, &req)?;
-    let id = role.get("id").cloned().unwrap_or(Value::Null);
+    let Some(role) = roles.get_mut(&current) else {
+        return Err(ROLE_NOT_FOUND.into());
+    };
+    apply_fields(role, &req)?;
+    let id = role.id.clone();
     // Renaming keeps the role's place in the map.
-    roles.0 = roles
-        .0
-        .into_iter()
-        .map(|(n, r)| {
-            if n == current {
-                (name.clone(), Value::Object(role.clone()))
-            } else {
-                (n, r)
-            }
-        })
-        .collect();
+    roles.rename(&current, name.clone());
     save(ctx, roles, users).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_update", "id": id, "name": name, "updated": true}),
@@ -285,12 +276,8 @@ pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
             u
         })
         .collect();
-    let id = roles
-        .get(&name)
-        .and_then(|r| r.get("id"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    roles.0.shift_remove(&name);
+    let id = roles.get(&name).and_then(|r| r.id.clone());
+    roles.remove(&name);
     save(ctx, roles, users).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_delete", "id": id, "name": name, "deleted": true}),
@@ -322,17 +309,12 @@ pub async fn role_reorder(ctx: &Ctx<'_>) -> Outcome {
         }
     }
     for (i, name) in names.iter().enumerate() {
-        if let Some(r) = roles.0.get_mut(name).and_then(Value::as_object_mut) {
-            r.insert("position".into(), json!(i));
+        if let Some(r) = roles.get_mut(name) {
+            r.position = Some(i as i64);
+            r.extras.shift_remove("position");
         }
     }
-    let mut ordered: Vec<(String, Value)> = std::mem::take(&mut roles.0).into_iter().collect();
-    ordered.sort_by_key(|(_, r)| {
-        r.get("position")
-            .and_then(Value::as_i64)
-            .unwrap_or(i64::MAX)
-    });
-    roles.0 = ordered.into_iter().collect();
+    roles.sort_by_position();
     save(ctx, roles, Vec::new()).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_reorder", "roles": order}),
@@ -417,7 +399,7 @@ pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
     let Some(data) = roles.get(role) else {
         return Err(ROLE_NOT_FOUND.into());
     };
-    if data.get("self_assignable") != Some(&json!(true)) {
+    if !data.self_assignable {
         return Err("This role is not self-assignable".into());
     }
     let has = user.roles.iter().any(|r| r == role);
@@ -451,14 +433,13 @@ pub fn self_roles_list(ctx: &Ctx<'_>) -> Outcome {
         .unwrap_or_default();
     let list: Vec<Value> = dir
         .roles
-        .0
         .iter()
-        .filter(|(_, r)| r.get("self_assignable") == Some(&json!(true)))
+        .filter(|(_, r)| r.self_assignable)
         .map(|(name, r)| {
-            let mut r = r.clone();
-            r["name"] = json!(name);
-            r["assigned"] = json!(mine.contains(name));
-            r
+            let mut r = r.to_object();
+            r.insert("name".into(), json!(name));
+            r.insert("assigned".into(), json!(mine.iter().any(|m| m == name)));
+            Value::Object(r)
         })
         .collect();
     Ok(Reply::to_sender(
@@ -476,9 +457,13 @@ pub fn role_permissions_get(ctx: &Ctx<'_>) -> Outcome {
         return Err(ROLE_NOT_FOUND.into());
     };
     let role = dir.roles.get(&name).cloned().unwrap_or_default();
+    let permissions = role
+        .extras
+        .get("permissions")
+        .cloned()
+        .unwrap_or_else(|| json!(role.permissions));
     Ok(Reply::to_sender(&json!({
-        "cmd": "role_permissions_get", "id": role.get("id"), "name": name,
-        "permissions": role.get("permissions").cloned().unwrap_or_else(|| json!([])),
+        "cmd": "role_permissions_get", "id": role.id, "name": name, "permissions": permissions,
     })))
 }
 
@@ -493,20 +478,13 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
         return Err(ROLE_NOT_FOUND.into());
     };
     can_manage_role(&roles, &actor, &name)?;
-    let Some(permissions) = req
-        .permissions
-        .clone()
-        .filter(|p| p.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
-    else {
+    let Some(permissions) = req.permissions.as_ref().and_then(permission_names) else {
         return Err("Permissions must be an array".into());
     };
-    let id = roles
-        .get(&name)
-        .and_then(|r| r.get("id"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    if let Some(r) = roles.0.get_mut(&name).and_then(Value::as_object_mut) {
-        r.insert("permissions".into(), permissions.clone());
+    let id = roles.get(&name).and_then(|r| r.id.clone());
+    if let Some(r) = roles.get_mut(&name) {
+        r.permissions = permissions.clone();
+        r.extras.shift_remove("permissions");
     }
     save(ctx, roles, Vec::new()).await?;
     Ok(Reply::to_sender(&json!({

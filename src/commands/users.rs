@@ -75,6 +75,6 @@ pub fn user_roles_get(ctx: &Ctx<'_>) -> Outcome {
 
 pub fn roles_list(ctx: &Ctx<'_>) -> Outcome {
     Ok(Reply::to_sender(
-        &json!({"cmd": "roles_list", "roles": ctx.app.dir().roles.0}),
+        &json!({"cmd": "roles_list", "roles": ctx.app.dir().roles}),
     ))
 }

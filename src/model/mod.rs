@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 
 pub use channel::{Action, Channel, ChannelKind};
 pub use message::Message;
-pub use role::Roles;
+pub use role::{Role, Roles, StoredRoles};
 pub use user::{Status, User};
 
 /// Accounts, roles and channels, in store order.

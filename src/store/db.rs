@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::schema::MIGRATIONS;
 use crate::config::SyncMode;
-use crate::model::{Channel, Directory, Roles, Status, User};
+use crate::model::{Channel, Directory, Roles, Status, StoredRoles, User};
 
 pub use super::error::StoreError;
 
@@ -266,7 +266,7 @@ impl Db {
             let (name, data) = row?;
             map.insert(name, serde_json::from_str(&data)?);
         }
-        Ok(Roles(map))
+        Ok(Roles::from(StoredRoles(map)))
     }
 
     pub fn channels(&self) -> Result<Vec<Channel>> {
@@ -313,10 +313,10 @@ impl Db {
     /// Replaces the whole role map (order kept).
     pub fn replace_roles(&self, roles: &Roles) -> Result<()> {
         self.conn.execute("DELETE FROM roles", [])?;
-        for (name, data) in &roles.0 {
+        for (name, role) in roles.iter() {
             self.conn.execute(
                 "INSERT INTO roles (name, data) VALUES (?1, ?2)",
-                params![name, data.to_string()],
+                params![name, serde_json::to_string(role)?],
             )?;
         }
         Ok(())
