@@ -1,9 +1,26 @@
 //! originchats-server: an OriginChats chat server for small boards.
 //!
-//! Data flows one way: [`server`] (transport) reads frames → [`protocol`] decodes them →
-//! [`auth`] or [`commands`] handle them, reading the [`model`] cached in [`app::App`] and
-//! writing through [`store`] → replies and broadcasts go out through [`hub`].
-//! See `DESIGN.md` in the shared folder for the picture, and PROTOCOL.md for the wire.
+//! # Layers
+//!
+//! Modules point one way: each may use only modules of layers below its own (a higher
+//! number). `tests/layers.rs` reads this table and every `crate::…` path under `src/`, and
+//! fails on a path that points up or sideways, or on a module missing from the table.
+//!
+//! | layer | modules | what they do |
+//! |---|---|---|
+//! | 1 | `cli` | the command line: which of the tools below runs |
+//! | 2 | `admin`, `import` | the admin command line and the importer (they work on the store directly) |
+//! | 3 | `server` | transport: listener, HTTP, WebSocket frames, heartbeat, watching the store for other processes' commits |
+//! | 4 | `router` | one text frame: decoding, malformed input, the command table (dispatch and `capabilities`), routing the reply, the handshake |
+//! | 5 | `auth`, `commands` | the handlers: authentication, and every command of an authenticated client |
+//! | 6 | `ops` | what several handlers do to shared state: write-through saves, posting messages, bans, voice, channel lists |
+//! | 7 | `app` | the shared state of the executor thread: configuration, directory, hub, store, limiter, voice |
+//! | 8 | `hub`, `store` | sessions and their outboxes, recipients of a broadcast; the SQLite threads |
+//! | 9 | `model`, `voice`, `ratelimit`, `protocol` | users, roles, channels, messages; voice rooms; the rate limiter; the wire format |
+//! | 10 | `config`, `logger`, `memory`, `random` | configuration, logging, allocator tuning, ids and tokens |
+//!
+//! A packet's way through them, threads, and where a new command, HTTP route or store
+//! table goes: `docs/architecture.md`. The wire protocol: `docs/protocol.md`.
 
 // Unsafe code only where a C function must be called (`memory`), nowhere else.
 #![deny(unsafe_code)]

@@ -11,6 +11,7 @@ use crate::protocol::errors::{
     CHANNEL_AND_MESSAGE_ID_REQUIRED, MESSAGE_ID_REQUIRED, MESSAGE_NOT_FOUND,
 };
 use crate::protocol::{Text, encode};
+use crate::store::calls::Start;
 
 /// `limit` of `messages_get` at most.
 const MAX_PAGE: usize = 200;
@@ -57,10 +58,6 @@ pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
         Some(n) if n <= 0 => 100,
         Some(n) => (n as usize).min(MAX_PAGE),
     };
-    enum Start {
-        Back(usize),
-        Before(String),
-    }
     let (start, range) = match &req.start {
         None | Some(Value::Null) => (
             Start::Back(0),
@@ -76,16 +73,7 @@ pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
             )
         }
     };
-    let c = name.clone();
-    let (messages, newest) = ctx
-        .read(move |db| {
-            let page = match start {
-                Start::Back(back) => db.page(&c, back, limit)?,
-                Start::Before(id) => db.before(&c, &id, limit)?,
-            };
-            Ok((page, db.newest(&c)?))
-        })
-        .await?;
+    let (messages, newest) = ctx.app.store.page(&name, start, limit).await?;
     if let Some((newest_id, _)) = newest {
         ctx.app
             .store

@@ -248,22 +248,4 @@ impl Ctx<'_> {
                 )
             })
     }
-
-    /// Reads from the store (reader thread).
-    pub async fn read<R, F>(&self, f: F) -> Result<R, CmdError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&crate::store::Db) -> Result<R, StoreError> + Send + 'static,
-    {
-        Ok(self.app.store.read(f).await?)
-    }
-
-    /// Writes to the store and waits for the commit.
-    pub async fn write<R, F>(&self, f: F) -> Result<R, CmdError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&crate::store::Db) -> Result<R, StoreError> + Send + 'static,
-    {
-        Ok(self.app.store.call(f).await?)
-    }
 }

@@ -105,7 +105,7 @@ pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
         return Err("Banned accounts cannot be deleted".into());
     }
     let id = user.id.clone();
-    ctx.write(move |db| db.delete_user(&id).map(|_| ())).await?;
+    ctx.app.store.delete_user(id).await?;
     ctx.app.leave_voice(&user.id);
     ctx.app.broadcast(
         Target::All,

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Ctx, Outcome, Reply};
-use crate::model::message::pings_user;
 use crate::model::{Action, ChannelKind};
 
 #[derive(Deserialize)]
@@ -46,13 +45,10 @@ pub async fn pings_get(ctx: &Ctx<'_>) -> Outcome {
             _ => return Err("Offset must be a non-negative number".into()),
         },
     };
-    let me = ctx.user_id.to_string();
     let (page, total) = ctx
-        .read(move |db| {
-            db.scan_filtered(&channels, offset, limit, |m| {
-                pings_user(m, &me, &username, &roles)
-            })
-        })
+        .app
+        .store
+        .pings(channels, ctx.user_id, username, roles, offset, limit)
         .await?;
     let messages: Vec<Value> = {
         let dir = ctx.app.dir();

@@ -9,10 +9,55 @@ use std::collections::HashMap;
 
 use super::{Store, StoreError};
 use crate::model::Message;
+use crate::model::message::pings_user;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 impl Store {
+    /// A page of history (oldest first) and the channel's newest message, read together.
+    pub async fn page(
+        &self,
+        channel: impl Into<String>,
+        start: Start,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<(String, f64)>)> {
+        let c = channel.into();
+        self.read(move |db| {
+            let page = match start {
+                Start::Back(back) => db.page(&c, back, limit)?,
+                Start::Before(id) => db.before(&c, &id, limit)?,
+            };
+            Ok((page, db.newest(&c)?))
+        })
+        .await
+    }
+
+    /// Deletes an account (its messages stay, as in the original server).
+    pub async fn delete_user(&self, user_id: impl Into<String>) -> Result<()> {
+        let id = user_id.into();
+        self.call(move |db| db.delete_user(&id).map(|_| ())).await
+    }
+
+    /// The messages in `channels` that ping this user (by id, username or one of `roles`),
+    /// newest first: a page, and how many there are in all.
+    pub async fn pings(
+        &self,
+        channels: Vec<String>,
+        user_id: impl Into<String>,
+        username: String,
+        roles: Vec<String>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Message>, usize)> {
+        let me = user_id.into();
+        self.read(move |db| {
+            db.scan_filtered(&channels, offset, limit, |m| {
+                pings_user(m, &me, &username, &roles)
+            })
+        })
+        .await
+    }
+
     /// One message by id.
     pub async fn message(
         &self,
@@ -169,6 +214,14 @@ impl Store {
     pub async fn set_setting(&self, key: &'static str, value: serde_json::Value) -> Result<()> {
         self.call(move |db| db.set_setting(key, &value)).await
     }
+}
+
+/// Where a page of history starts.
+pub enum Start {
+    /// This many messages back from the newest.
+    Back(usize),
+    /// Just before the message with this id.
+    Before(String),
 }
 
 /// What [`Store::change_message`] does with the message after looking at it.
