@@ -1,4 +1,5 @@
-//! Answers to frames that are not a usable packet (§1.2); the connection stays open.
+//! Answers to frames that are not a usable packet (`docs/protocol.md` §1.4); the connection
+//! stays open.
 
 use serde_json::{Value, json};
 

@@ -64,7 +64,7 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
     }
 }
 
-/// The first packet of every connection (§3.1).
+/// The first packet of every connection (`docs/protocol.md` §3.1).
 pub fn handshake(app: &App, session: &Session) -> Encoded {
     let a = &app.config.attachments;
     encode(&json!({
