@@ -1,10 +1,10 @@
 //! Who is connected, and who receives what.
 //!
 //! The hub is the only place that knows recipients. It keeps every open connection
-//! ([`Session`]), counts each user's connections for presence, and applies the routing
-//! rules of §2 of `docs/protocol.md`: a broadcast is encoded once by its sender and the same bytes
-//! are queued on every recipient's outbox; a recipient that cannot keep up is dropped
-//! without delaying anyone else.
+//! ([`Session`]) with its [`outbox`], counts each user's connections for presence, and
+//! applies the routing rules of §2 of `docs/protocol.md`: a broadcast is encoded once by
+//! its sender and the same bytes are queued on every recipient's outbox; a recipient that
+//! cannot keep up is dropped without delaying anyone else.
 
 pub mod outbox;
 
