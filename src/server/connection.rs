@@ -55,30 +55,33 @@ pub async fn serve(app: Rc<App>, mut stream: TcpStream, peer: SocketAddr) {
             return;
         }
     };
-    let path = request.path.split('?').next().unwrap_or("/");
-    let answered = match (request.method.as_str(), path, &request.websocket_key) {
-        ("GET", "/", Some(key)) => {
-            let key = key.clone();
-            return websocket(app, stream, peer, &key, request.rest).await;
-        }
-        ("OPTIONS", _, _) => http::no_content(&mut stream).await,
-        ("GET" | "HEAD", "/info", _) => {
-            http::respond(&mut stream, "200 OK", "application/json", &app.info()).await
-        }
-        ("GET" | "HEAD", "/", None) => {
-            let body = "This is an OriginChats server: connect with a WebSocket client (ws://host:port/).\n";
-            http::respond(
-                &mut stream,
-                "400 Bad Request",
-                "text/plain; charset=utf-8",
-                body,
-            )
-            .await
-        }
-        _ => http::not_found(&mut stream).await,
-    };
-    if let Err(e) = answered {
+    if let (Some(key), "GET", "/") = (
+        &request.websocket_key,
+        request.method.as_str(),
+        request.route(),
+    ) {
+        let key = key.clone();
+        return websocket(app, stream, peer, &key, request.rest).await;
+    }
+    let response = route(&app, &request);
+    let head_only = request.method == "HEAD";
+    if let Err(e) = http::write_response(&mut stream, &response, head_only).await {
         log::debug!("{peer}: HTTP answer failed: {e}");
+    }
+}
+
+/// Answers a plain HTTP request (one that is not a WebSocket upgrade).
+fn route(app: &App, request: &http::Request) -> http::Response {
+    match (request.method.as_str(), request.route()) {
+        ("OPTIONS", _) => http::Response::no_content(),
+        ("GET" | "HEAD", "/info") => http::Response::json("200 OK", app.info()),
+        ("GET" | "HEAD", "/") => http::Response::new(
+            "400 Bad Request",
+            "text/plain; charset=utf-8",
+            &b"This is an OriginChats server: connect with a WebSocket client (ws://host:port/).\n"
+                [..],
+        ),
+        _ => http::Response::not_found(),
     }
 }
 
