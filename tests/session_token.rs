@@ -451,3 +451,36 @@ fn rotur_accounts_use_tokens_while_rotur_logins_are_allowed() {
         disabled,
     );
 }
+
+#[test]
+fn a_slow_body_is_bounded_in_time() {
+    let server = Server::with(json!({"connections": {"handshake_timeout_seconds": 1}}));
+    let mut alice = server.register("alice");
+    let token = create_token(&mut alice);
+    // The body may come after the head.
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let head = format!(
+        "POST /session HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        token.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.flush().unwrap();
+    s.write_all(token.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 204 No Content\r\n"), "{out}");
+    // A body that never completes gets an answer at the timeout.
+    let started = std::time::Instant::now();
+    let (status, _, body) = http(
+        server.addr,
+        &format!(
+            "POST /session HTTP/1.1\r\nHost: {}\r\nContent-Length: 43\r\n\r\nonly-a-part",
+            server.addr
+        ),
+    );
+    assert_eq!(status, "HTTP/1.1 408 Request Timeout");
+    assert_eq!(body, r#"{"error":"The body did not arrive in time"}"#);
+    assert!(started.elapsed() < TIMEOUT);
+}
