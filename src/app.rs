@@ -44,6 +44,8 @@ pub struct App {
     writes_in_flight: Cell<u32>,
     /// Store writes started so far.
     write_generation: Cell<u64>,
+    /// The port the listener is bound to (known once bound; names the session cookie).
+    pub listen_port: Cell<u16>,
 }
 
 impl App {
@@ -76,6 +78,7 @@ impl App {
             store,
             writes_in_flight: Cell::new(0),
             write_generation: Cell::new(0),
+            listen_port: Cell::new(0),
         })
     }
 
@@ -146,6 +149,8 @@ impl App {
             AuthMode::Cracked => names.extend(["auth", "login", "register"]),
             AuthMode::CrackedOnly => names.extend(["login", "register"]),
         }
+        // Session tokens work in every mode; the account's kind is checked at login.
+        names.push("token_login");
         names.sort_unstable();
         names
     }

@@ -32,6 +32,8 @@ pub struct Session {
     pub failed_auth: Cell<u32>,
     /// This connection's status is `invisible` (each connection starts visible).
     pub invisible: Cell<bool>,
+    /// The session token from the upgrade's cookie, or the one this connection logged in with.
+    pub session_token: RefCell<crate::auth::session_token::Held>,
 }
 
 impl Session {
@@ -131,6 +133,7 @@ impl Hub {
             last_seen: Cell::new(Instant::now()),
             failed_auth: Cell::new(0),
             invisible: Cell::new(false),
+            session_token: RefCell::default(),
         });
         self.sessions.borrow_mut().insert(id, session.clone());
         self.changed();

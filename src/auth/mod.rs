@@ -3,6 +3,7 @@
 
 pub mod cracked;
 pub mod rotur;
+pub mod session_token;
 
 use std::rc::Rc;
 
@@ -17,6 +18,8 @@ use crate::server::outbox::Outgoing;
 
 pub const AUTH_REQUIRED: &str = "Authentication required";
 pub const BANNED: &str = "Access denied: You are banned from this server";
+pub const ROTUR_DISABLED: &str =
+    "Rotur authentication is disabled. Use login or register commands.";
 
 /// Bounds on the blocking work authentication does off the executor thread, so that a
 /// login storm cannot take every core or start hundreds of threads.
@@ -61,9 +64,7 @@ impl<T: Into<String>> From<T> for Failure {
 pub async fn handle(app: &Rc<App>, session: &Rc<Session>, packet: &Envelope<'_>) {
     let mode = app.config.auth_mode();
     let result = match (packet.cmd.as_ref(), mode) {
-        ("auth", AuthMode::CrackedOnly) => {
-            Err("Rotur authentication is disabled. Use login or register commands.".into())
-        }
+        ("auth", AuthMode::CrackedOnly) => Err(ROTUR_DISABLED.into()),
         ("auth", _) => rotur::auth(app, session, packet.text).await,
         ("login", AuthMode::Cracked | AuthMode::CrackedOnly) => {
             cracked::login(app, session, packet.text).await
@@ -71,6 +72,7 @@ pub async fn handle(app: &Rc<App>, session: &Rc<Session>, packet: &Envelope<'_>)
         ("register", AuthMode::Cracked | AuthMode::CrackedOnly) => {
             cracked::register(app, session, packet.text).await
         }
+        ("token_login", _) => session_token::token_login(app, session, packet.text).await,
         _ => {
             session.send(auth_error(AUTH_REQUIRED));
             return;
@@ -96,6 +98,7 @@ pub async fn handle(app: &Rc<App>, session: &Rc<Session>, packet: &Envelope<'_>)
 
 /// Binds the connection to `user_id` and sends the success sequence (§4.4).
 pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_user: bool) {
+    session.session_token.borrow_mut().forget_cookie();
     let validator = crate::random::validator();
     let (ready, brief, invisible, username) = {
         let dir = app.dir();

@@ -142,7 +142,12 @@ pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
         return Err("Banned accounts cannot be deleted".into());
     }
     let id = user.id.clone();
-    ctx.write(move |db| db.delete_user(&id).map(|_| ())).await?;
+    ctx.write(move |db| {
+        db.delete_user(&id)?;
+        // A new account of the same name must not inherit the old one's logins.
+        db.revoke_session_tokens_of(&id).map(|_| ())
+    })
+    .await?;
     super::leave_voice(ctx.app, &user.id);
     ctx.app.broadcast(
         Target::All,

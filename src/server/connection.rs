@@ -61,9 +61,14 @@ pub async fn serve(app: Rc<App>, mut stream: TcpStream, peer: SocketAddr) {
         request.route(),
     ) {
         let key = key.clone();
-        return websocket(app, stream, peer, &key, request.rest).await;
+        let cookie = super::session_route::upgrade_cookie(&app, &request);
+        return websocket(app, stream, peer, &key, request.rest, cookie).await;
     }
-    let response = route(&app, &request);
+    let response = if super::session_route::handles(&request) {
+        super::session_route::answer(&app, &mut stream, &request, false).await
+    } else {
+        route(&app, &request)
+    };
     let head_only = request.method == "HEAD";
     if let Err(e) = http::write_response(&mut stream, &response, head_only).await {
         log::debug!("{peer}: HTTP answer failed: {e}");
@@ -91,6 +96,7 @@ async fn websocket(
     peer: SocketAddr,
     key: &str,
     rest: Vec<u8>,
+    cookie: Option<String>,
 ) {
     if let Err(e) = http::accept_websocket(&mut stream, key).await {
         log::debug!("{peer}: upgrade failed: {e}");
@@ -109,6 +115,7 @@ async fn websocket(
         .max_message_size(Some(limits.max_message_bytes))
         .max_frame_size(Some(limits.max_message_bytes));
     let session = app.hub.open(peer);
+    super::session_route::remember_cookie(&session, cookie);
     let read_side = ReadSide {
         stream: stream.clone(),
         session: session.clone(),

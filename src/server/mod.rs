@@ -7,6 +7,7 @@ pub mod connection;
 pub mod frames;
 pub mod http;
 pub mod outbox;
+pub mod session_route;
 
 use std::cell::Cell;
 use std::io::Write;
@@ -59,6 +60,7 @@ pub fn run(
     let listener = Async::new(listener).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.get_ref().local_addr().map_err(|e| e.to_string())?;
     let app = App::new(config, dir, store, overrides);
+    app.listen_port.set(local.port());
     log::info!(
         "listening on {local} ({} mode, {} accounts, up to {} connections)",
         app.config.auth_mode,

@@ -9,6 +9,7 @@
 pub mod db;
 pub mod messages;
 pub mod schema;
+pub mod session_tokens;
 
 use std::thread;
 
