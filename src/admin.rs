@@ -275,7 +275,11 @@ fn set_password(db: &Db, name: &str, cost: u32) -> Result<String, String> {
     }
     user.password_hash =
         Some(bcrypt::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
-    write(db, || db.update_user(&user))?;
+    // Whoever stays logged in with a session token must log in with the new password.
+    write(db, || {
+        db.update_user(&user)?;
+        db.revoke_session_tokens_of(&user.id).map(|_| ())
+    })?;
     Ok(format!("password of {} changed\n", user.username))
 }
 

@@ -43,6 +43,8 @@ pub struct App {
     pub voice: RefCell<Voice>,
     /// For the limiter's clock (monotonic seconds).
     started: Instant,
+    /// The port the listener is bound to (known once bound; names the session cookie).
+    pub listen_port: Cell<u16>,
 }
 
 impl App {
@@ -73,6 +75,7 @@ impl App {
             dir_version: Cell::new(0),
             hub,
             store,
+            listen_port: Cell::new(0),
         })
     }
 

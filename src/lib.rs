@@ -12,12 +12,13 @@
 //! | 2 | `admin`, `import` | the admin command line and the importer (they work on the store directly) |
 //! | 3 | `server` | transport: listener, HTTP, WebSocket frames, heartbeat, watching the store for other processes' commits |
 //! | 4 | `router` | one text frame: decoding, malformed input, the command table (dispatch and `capabilities`), routing the reply, the handshake |
-//! | 5 | `auth`, `commands` | the handlers: authentication, and every command of an authenticated client |
-//! | 6 | `ops` | what several handlers do to shared state: write-through saves, posting messages, bans, voice, channel lists |
-//! | 7 | `app` | the shared state of the executor thread: configuration, directory, hub, store, limiter, voice |
-//! | 8 | `hub`, `store` | sessions and their outboxes, recipients of a broadcast; the SQLite threads |
-//! | 9 | `model`, `voice`, `ratelimit`, `protocol` | users, roles, channels, messages; voice rooms; the rate limiter; the wire format |
-//! | 10 | `config`, `logger`, `memory`, `random` | configuration, logging, allocator tuning, ids and tokens |
+//! | 5 | `auth` | authentication: `auth`, `login`, `register`, session tokens (their commands use the command context below) |
+//! | 6 | `commands` | the handlers of every other command of an authenticated client |
+//! | 7 | `ops` | what several handlers do to shared state: write-through saves, posting messages, bans, voice, channel lists |
+//! | 8 | `app` | the shared state of the executor thread: configuration, directory, hub, store, limiter, voice |
+//! | 9 | `hub`, `store` | sessions and their outboxes, recipients of a broadcast; the SQLite threads |
+//! | 10 | `model`, `voice`, `ratelimit`, `protocol` | users, roles, channels, messages; voice rooms; the rate limiter; the wire format |
+//! | 11 | `config`, `logger`, `memory`, `random` | configuration, logging, allocator tuning, ids and tokens |
 //!
 //! A packet's way through them, threads, and where a new command, HTTP route or store
 //! table goes: `docs/architecture.md`. The wire protocol: `docs/protocol.md`.

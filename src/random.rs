@@ -45,6 +45,11 @@ pub fn validator() -> String {
     URL_SAFE_NO_PAD.encode(bytes::<32>())
 }
 
+/// A session token: 32 random bytes, unpadded base64url (43 characters).
+pub fn session_token() -> String {
+    URL_SAFE_NO_PAD.encode(bytes::<32>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +64,6 @@ mod tests {
         assert!(k.starts_with("originChats-"));
         assert_eq!(validator().len(), 43);
         assert_ne!(validator(), validator());
+        assert_eq!(session_token().len(), 43);
     }
 }

@@ -39,7 +39,7 @@ fn is_unknown(p: &Value) -> bool {
             .is_some_and(|v| v.starts_with("Unknown command"))
 }
 
-const AUTH_COMMANDS: [&str; 3] = ["auth", "login", "register"];
+const AUTH_COMMANDS: [&str; 4] = ["auth", "login", "register", "token_login"];
 
 /// Checks one server: the authentication commands it announces on fresh connections, then
 /// every other announced command on a logged-in one (`user_leave` last: it deletes the
@@ -90,12 +90,15 @@ fn every_announced_command_is_answered_in_every_auth_mode() {
     let mut config = rotur.clone();
     config["auth_mode"] = json!("cracked-only");
     let server = Server::with(config);
-    assert_eq!(check_all_announced(&server, true), ["login", "register"]);
+    assert_eq!(
+        check_all_announced(&server, true),
+        ["login", "register", "token_login"]
+    );
 
     let mut config = rotur;
     config["auth_mode"] = json!("rotur");
     let server = Server::with(config);
-    assert_eq!(check_all_announced(&server, false), ["auth"]);
+    assert_eq!(check_all_announced(&server, false), ["auth", "token_login"]);
 }
 
 /// The check above can fail: a command that is not in the table is answered "Unknown

@@ -4,6 +4,7 @@
 
 pub mod cracked;
 pub mod rotur;
+pub mod session_token;
 
 use std::rc::Rc;
 
@@ -47,6 +48,7 @@ pub fn refused(app: &App, session: &Session, failure: Failure) {
 
 /// Binds the connection to `user_id` and sends the success sequence (§4.4).
 pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_user: bool) {
+    session.session_token.borrow_mut().forget_cookie();
     let validator = crate::random::validator();
     let (ready, brief, invisible, username) = {
         let dir = app.dir();

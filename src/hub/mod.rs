@@ -6,6 +6,7 @@
 //! its sender and the same bytes are queued on every recipient's outbox; a recipient that
 //! cannot keep up is dropped without delaying anyone else.
 
+pub mod held_token;
 pub mod outbox;
 
 use std::cell::{Cell, RefCell};
@@ -34,6 +35,8 @@ pub struct Session {
     pub failed_auth: Cell<u32>,
     /// This connection's status is `invisible` (each connection starts visible).
     pub invisible: Cell<bool>,
+    /// The session token from the upgrade's cookie, or the one this connection logged in with.
+    pub session_token: RefCell<held_token::Held>,
 }
 
 impl Session {
@@ -133,6 +136,7 @@ impl Hub {
             last_seen: Cell::new(Instant::now()),
             failed_auth: Cell::new(0),
             invisible: Cell::new(false),
+            session_token: RefCell::default(),
         });
         self.sessions.borrow_mut().insert(id, session.clone());
         self.changed();

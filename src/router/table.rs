@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use crate::app::App;
-use crate::auth::{Failure, cracked, rotur};
+use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
     Ctx, Outcome, channels, history, message_delete, message_edit, message_new, moderation, ping,
     pings, pins, profile, reactions, roles, server_info, slash, status, typing, unreads,
@@ -111,6 +111,9 @@ command_table! {
         "auth" in [Rotur, Cracked] else ROTUR_DISABLED => rotur::auth(app, session, text).await,
         "login" in [Cracked, CrackedOnly] => cracked::login(app, session, text).await,
         "register" in [Cracked, CrackedOnly] => cracked::register(app, session, text).await,
+        // Session tokens work in every mode; the account's kind is checked at login.
+        "token_login" in [Rotur, Cracked, CrackedOnly]
+            => session_token::token_login(app, session, text).await,
     }
     after_auth(ctx) {
         "channels_get" => channels::channels_get(ctx).await,
@@ -144,6 +147,8 @@ command_table! {
         "user_leave" => moderation::user_leave(ctx).await,
         "server_update" => moderation::server_update(ctx).await,
         "server_info" => server_info::server_info(ctx),
+        "session_token_create" => session_token::create(ctx).await,
+        "session_token_revoke" => session_token::revoke(ctx).await,
         "slash_list" => slash::slash_list(ctx),
         "slash_call" => slash::slash_call(ctx).await,
         "user_update" => user_update::user_update(ctx).await,
@@ -191,7 +196,7 @@ mod tests {
         assert_eq!(names.len(), before);
     }
 
-    /// The handshake's list as it was before the table existed (62 commands after
+    /// The handshake's list as it was before the table existed (64 commands after
     /// authentication, plus the authentication commands of the mode).
     #[test]
     fn capabilities_per_mode() {
@@ -199,22 +204,25 @@ mod tests {
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 62);
+        assert_eq!(after_auth, 64);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();
             sorted.sort_unstable();
             assert_eq!(caps, sorted);
-            ["auth", "login", "register"]
+            ["auth", "login", "register", "token_login"]
                 .into_iter()
                 .filter(|c| caps.contains(c))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(auth_commands(AuthMode::Rotur), ["auth"]);
+        assert_eq!(auth_commands(AuthMode::Rotur), ["auth", "token_login"]);
         assert_eq!(
             auth_commands(AuthMode::Cracked),
-            ["auth", "login", "register"]
+            ["auth", "login", "register", "token_login"]
         );
-        assert_eq!(auth_commands(AuthMode::CrackedOnly), ["login", "register"]);
+        assert_eq!(
+            auth_commands(AuthMode::CrackedOnly),
+            ["login", "register", "token_login"]
+        );
     }
 }

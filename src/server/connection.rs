@@ -55,30 +55,38 @@ pub async fn serve(app: Rc<App>, mut stream: TcpStream, peer: SocketAddr) {
             return;
         }
     };
-    let path = request.path.split('?').next().unwrap_or("/");
-    let answered = match (request.method.as_str(), path, &request.websocket_key) {
-        ("GET", "/", Some(key)) => {
-            let key = key.clone();
-            return websocket(app, stream, peer, &key, request.rest).await;
-        }
-        ("OPTIONS", _, _) => http::no_content(&mut stream).await,
-        ("GET" | "HEAD", "/info", _) => {
-            http::respond(&mut stream, "200 OK", "application/json", &app.info()).await
-        }
-        ("GET" | "HEAD", "/", None) => {
-            let body = "This is an OriginChats server: connect with a WebSocket client (ws://host:port/).\n";
-            http::respond(
-                &mut stream,
-                "400 Bad Request",
-                "text/plain; charset=utf-8",
-                body,
-            )
-            .await
-        }
-        _ => http::not_found(&mut stream).await,
+    if let (Some(key), "GET", "/") = (
+        &request.websocket_key,
+        request.method.as_str(),
+        request.route(),
+    ) {
+        let key = key.clone();
+        let cookie = super::session_route::upgrade_cookie(&app, &request);
+        return websocket(app, stream, peer, &key, request.rest, cookie).await;
+    }
+    let response = if super::session_route::handles(&request) {
+        super::session_route::answer(&app, &mut stream, &request, false).await
+    } else {
+        route(&app, &request)
     };
-    if let Err(e) = answered {
+    let head_only = request.method == "HEAD";
+    if let Err(e) = http::write_response(&mut stream, &response, head_only).await {
         log::debug!("{peer}: HTTP answer failed: {e}");
+    }
+}
+
+/// Answers a plain HTTP request (one that is not a WebSocket upgrade).
+fn route(app: &App, request: &http::Request) -> http::Response {
+    match (request.method.as_str(), request.route()) {
+        ("OPTIONS", _) => http::Response::no_content(),
+        ("GET" | "HEAD", "/info") => http::Response::json("200 OK", app.info()),
+        ("GET" | "HEAD", "/") => http::Response::new(
+            "400 Bad Request",
+            "text/plain; charset=utf-8",
+            &b"This is an OriginChats server: connect with a WebSocket client (ws://host:port/).\n"
+                [..],
+        ),
+        _ => http::Response::not_found(),
     }
 }
 
@@ -88,6 +96,7 @@ async fn websocket(
     peer: SocketAddr,
     key: &str,
     rest: Vec<u8>,
+    cookie: Option<String>,
 ) {
     if let Err(e) = http::accept_websocket(&mut stream, key).await {
         log::debug!("{peer}: upgrade failed: {e}");
@@ -106,6 +115,7 @@ async fn websocket(
         .max_message_size(Some(limits.max_message_bytes))
         .max_frame_size(Some(limits.max_message_bytes));
     let session = app.hub.open(peer);
+    super::session_route::remember_cookie(&session, cookie);
     let read_side = ReadSide {
         stream: stream.clone(),
         session: session.clone(),

@@ -1,13 +1,19 @@
-//! The plain-HTTP side of the port (§10): reading a request head, answering `/info`,
-//! CORS preflights and 404s, and accepting a WebSocket upgrade on `GET /`.
+//! The plain-HTTP side of the port (§10): reading a request head, writing responses, and
+//! accepting a WebSocket upgrade on `GET /`.
+//!
+//! Routes build a [`Response`] value and [`write_response`] sends it, so a route never
+//! depends on the kind of stream (plain TCP or TLS) it is answered on.
 
+use std::borrow::Cow;
 use std::io;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use smol::net::TcpStream;
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The largest request head we read; browsers send far less.
 const MAX_HEAD: usize = 8 * 1024;
+
+/// The most headers a request may have; more is refused like a head that is too long.
+const MAX_HEADERS: usize = 32;
 
 const CORS: &str = "Access-Control-Allow-Origin: *\r\n\
 Access-Control-Allow-Methods: GET, HEAD, OPTIONS, POST\r\n\
@@ -18,15 +24,33 @@ Access-Control-Expose-Headers: Content-Length, Content-Type, Cache-Control\r\n";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub method: String,
+    /// The request target as sent, query string included.
     pub path: String,
+    /// Header names (lower-cased) and values, in order; at most [`MAX_HEADERS`].
+    pub headers: Vec<(String, String)>,
     /// `Sec-WebSocket-Key`, when the request asks for a WebSocket upgrade.
     pub websocket_key: Option<String>,
-    /// Bytes that arrived after the head (a client may pipeline its first frame).
+    /// Bytes that arrived after the head (a pipelined first frame, or the start of a body).
     pub rest: Vec<u8>,
 }
 
+impl Request {
+    /// The first value of a header (`name` in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The path without its query string.
+    pub fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or("/")
+    }
+}
+
 /// Reads one request head. `Ok(None)` = the peer closed or sent garbage.
-pub async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>> {
+pub async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Option<Request>> {
     let mut buf = Vec::new();
     loop {
         let filled = buf.len();
@@ -36,15 +60,23 @@ pub async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>>
         if n == 0 {
             return Ok(None);
         }
-        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
+                let headers: Vec<(String, String)> = req
+                    .headers
+                    .iter()
+                    .filter_map(|h| {
+                        let value = std::str::from_utf8(h.value).ok()?;
+                        Some((h.name.to_ascii_lowercase(), value.trim().to_string()))
+                    })
+                    .collect();
                 let header = |name: &str| {
-                    req.headers
+                    headers
                         .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case(name))
-                        .and_then(|h| std::str::from_utf8(h.value).ok())
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.as_str())
                 };
                 let upgrade =
                     header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
@@ -55,6 +87,7 @@ pub async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>>
                     method: req.method.unwrap_or("").to_string(),
                     path: req.path.unwrap_or("/").to_string(),
                     websocket_key,
+                    headers,
                     rest: buf[len..].to_vec(),
                 }));
             }
@@ -64,42 +97,82 @@ pub async fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>>
     }
 }
 
-/// Writes a complete response and lets the connection close.
-pub async fn respond(
-    stream: &mut TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &str,
+/// A complete response, built by a route and written by [`write_response`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Code and reason, e.g. `"200 OK"`.
+    pub status: &'static str,
+    /// Extra headers (Content-Type, Content-Length, CORS and Connection are added).
+    pub headers: Vec<(&'static str, String)>,
+    pub content_type: &'static str,
+    pub body: Cow<'static, [u8]>,
+}
+
+impl Response {
+    pub fn new(
+        status: &'static str,
+        content_type: &'static str,
+        body: impl Into<Cow<'static, [u8]>>,
+    ) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            content_type,
+            body: body.into(),
+        }
+    }
+
+    /// A JSON body, as the original server's routes answer.
+    pub fn json(status: &'static str, body: impl Into<String>) -> Response {
+        Response::new(status, "application/json", body.into().into_bytes())
+    }
+
+    /// `{"error": text}` with `status`.
+    pub fn error(status: &'static str, text: &str) -> Response {
+        Response::json(status, serde_json::json!({ "error": text }).to_string())
+    }
+
+    pub fn not_found() -> Response {
+        Response::json("404 Not Found", r#"{"error": "Not found"}"#)
+    }
+
+    /// `204` for CORS preflights.
+    pub fn no_content() -> Response {
+        Response::new("204 No Content", "", Vec::new())
+    }
+
+    /// Adds a header.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// Writes a response and lets the connection close. `head_only` for `HEAD` requests.
+pub async fn write_response<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    response: &Response,
+    head_only: bool,
 ) -> io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{CORS}Connection: close\r\n\r\n",
-        body.len()
-    );
+    let mut head = format!("HTTP/1.1 {}\r\n", response.status);
+    if !response.content_type.is_empty() {
+        head.push_str(&format!("Content-Type: {}\r\n", response.content_type));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(CORS);
+    head.push_str("Connection: close\r\n\r\n");
     stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
+    if !head_only {
+        stream.write_all(&response.body).await?;
+    }
     stream.flush().await
-}
-
-/// `204` for CORS preflights.
-pub async fn no_content(stream: &mut TcpStream) -> io::Result<()> {
-    let head =
-        format!("HTTP/1.1 204 No Content\r\n{CORS}Content-Length: 0\r\nConnection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.flush().await
-}
-
-pub async fn not_found(stream: &mut TcpStream) -> io::Result<()> {
-    respond(
-        stream,
-        "404 Not Found",
-        "application/json",
-        r#"{"error": "Not found"}"#,
-    )
-    .await
 }
 
 /// Answers the upgrade; the connection speaks WebSocket from here on.
-pub async fn accept_websocket(stream: &mut TcpStream, key: &str) -> io::Result<()> {
+pub async fn accept_websocket<S: AsyncWrite + Unpin>(stream: &mut S, key: &str) -> io::Result<()> {
     let accept = async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"

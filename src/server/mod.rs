@@ -7,6 +7,7 @@ pub mod connection;
 pub mod error;
 pub mod frames;
 pub mod http;
+pub mod session_route;
 
 use std::cell::Cell;
 use std::io::Write;
@@ -63,6 +64,7 @@ pub fn run(
         .local_addr()
         .map_err(ServerError::LocalAddr)?;
     let app = App::new(config, dir, store, overrides);
+    app.listen_port.set(local.port());
     log::info!(
         "listening on {local} ({} mode, {} accounts, up to {} connections)",
         app.config.auth_mode,

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use super::session_tokens::TokenHash;
 use super::{Store, StoreError};
 use crate::model::Message;
 use crate::model::message::pings_user;
@@ -32,10 +33,41 @@ impl Store {
         .await
     }
 
-    /// Deletes an account (its messages stay, as in the original server).
+    /// Deletes an account (its messages stay, as in the original server) and revokes its
+    /// session tokens: a new account of the same name must not inherit the old one's logins.
     pub async fn delete_user(&self, user_id: impl Into<String>) -> Result<()> {
         let id = user_id.into();
-        self.call(move |db| db.delete_user(&id).map(|_| ())).await
+        self.call(move |db| {
+            db.delete_user(&id)?;
+            db.revoke_session_tokens_of(&id).map(|_| ())
+        })
+        .await
+    }
+
+    /// Stores a new session token (its hash) for a user, dropping the user's oldest beyond
+    /// `max_per_user`.
+    pub async fn insert_session_token(
+        &self,
+        key: TokenHash,
+        user_id: impl Into<String>,
+        now: i64,
+        expires_at: i64,
+        max_per_user: usize,
+    ) -> Result<()> {
+        let user_id = user_id.into();
+        self.call(move |db| db.insert_session_token(&key, &user_id, now, expires_at, max_per_user))
+            .await
+    }
+
+    /// Revokes one of a user's session tokens; false if they have no such token.
+    pub async fn revoke_session_token(
+        &self,
+        key: TokenHash,
+        user_id: impl Into<String>,
+    ) -> Result<bool> {
+        let user_id = user_id.into();
+        self.call(move |db| db.revoke_session_token(&key, &user_id))
+            .await
     }
 
     /// The messages in `channels` that ping this user (by id, username or one of `roles`),

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod messages;
 pub mod schema;
+pub mod session_tokens;
 
 use std::cell::Cell;
 use std::rc::Rc;

@@ -59,4 +59,15 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, channel)
     );
     "#,
+    // 3: session tokens (stay logged in across reloads). Only the SHA-256 of a token is kept.
+    r#"
+    CREATE TABLE session_tokens (
+        hash       BLOB PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,                    -- unix seconds
+        expires_at INTEGER NOT NULL                     -- unix seconds
+    );
+    CREATE INDEX session_tokens_by_user ON session_tokens (user_id, created_at);
+    CREATE INDEX session_tokens_by_expiry ON session_tokens (expires_at);
+    "#,
 ];
