@@ -104,14 +104,7 @@ pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
     if user.is_banned() {
         return Err("Banned accounts cannot be deleted".into());
     }
-    let id = user.id.clone();
-    ctx.app.store.delete_user(id).await?;
-    ctx.app.leave_voice(&user.id);
-    ctx.app.broadcast(
-        Target::All,
-        &encode(&json!({"cmd": "user_leave", "username": user.username})),
-    );
-    ctx.app.dir_mut().remove_user(&user.id);
+    ctx.app.delete_account(&user).await?;
     log::info!("{} deleted their account", user.username);
     Ok(Reply::to_sender(
         &json!({"cmd": "user_leave", "user": user.username, "val": "User left server"}),

@@ -2,8 +2,12 @@
 //! commit, and only then changes the directory (which marks cached audiences stale). A
 //! failed write leaves the directory as it was, so memory never shows what the disk lacks.
 
+use serde_json::json;
+
 use crate::app::App;
+use crate::hub::Target;
 use crate::model::{Roles, User};
+use crate::protocol::encode;
 use crate::store::StoreError;
 
 impl App {
@@ -35,6 +39,20 @@ impl App {
             Err(e) if e.is_constraint_violation() => self.save_user(user).await,
             done => done,
         }
+    }
+
+    /// Deletes an account: on disk first (with its session tokens), then out of voice,
+    /// then everyone is told (`user_leave`), and last out of the directory, so that the
+    /// voice announcement still reaches the user's own connections.
+    pub async fn delete_account(&self, user: &User) -> Result<(), StoreError> {
+        self.store.delete_user(&user.id).await?;
+        self.leave_voice(&user.id);
+        self.broadcast(
+            Target::All,
+            &encode(&json!({"cmd": "user_leave", "username": user.username})),
+        );
+        self.dir_mut().remove_user(&user.id);
+        Ok(())
     }
 
     /// Replaces the whole role map and saves the users whose roles changed with it, in one
