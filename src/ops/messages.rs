@@ -91,3 +91,53 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{Channel, Roles, User};
+
+    fn fixture() -> (Directory, Message) {
+        let alice = User::new_local("alice", String::new(), vec!["user".into()]);
+        let dir = Directory::new(
+            vec![alice],
+            Roles::from(Roles::defaults(|| "id".into())),
+            vec![Channel::general()],
+        );
+        let mut m = Message::new("general", "USR:local_alice", "hi @bob".into());
+        m.id = "m1".into();
+        m.timestamp = 1700000000.5;
+        (dir, m)
+    }
+
+    /// The three shapes, byte for byte as the handlers built them before there was one
+    /// encoder (`json!` with `preserve_order` for the server and slash forms).
+    #[test]
+    fn message_new_shapes_are_unchanged() {
+        let (dir, m) = fixture();
+        let wire = m.wire(&dir);
+        let server = json!({"cmd": "message_new", "message": wire, "channel": "general",
+                            "thread_id": null, "global": true});
+        assert_eq!(
+            &*message_new_packet(&m, &dir, Posted::ByServer),
+            server.to_string()
+        );
+        let slash = json!({"cmd": "message_new", "message": wire, "channel": "general",
+                           "global": true});
+        assert_eq!(
+            &*message_new_packet(&m, &dir, Posted::SlashOutput),
+            slash.to_string()
+        );
+        let by_user = message_new_packet(&m, &dir, Posted::ByUser { reply_author: None });
+        let mut with_pings = wire.clone();
+        with_pings.insert(
+            "pings".into(),
+            json!({"users": ["bob"], "roles": [], "replies": []}),
+        );
+        let user = json!({"cmd": "message_new", "message": with_pings, "channel": "general",
+                          "thread_id": null, "global": true});
+        assert_eq!(&*by_user, user.to_string());
+    }
+}
