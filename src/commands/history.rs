@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::hub::Target;
 use crate::protocol::errors::{
-    CHANNEL_AND_MESSAGE_ID_REQUIRED, MESSAGE_ID_REQUIRED, MESSAGE_NOT_FOUND,
+    CHANNEL_AND_MESSAGE_ID_REQUIRED, MESSAGE_ID_REQUIRED, MESSAGE_NOT_FOUND, invalid_field,
 };
 use crate::protocol::{Text, encode};
 use crate::store::calls::Start;
@@ -40,7 +40,7 @@ struct Request<'a> {
 fn integer(v: &Value, field: &str) -> Result<i64, CmdError> {
     v.as_i64()
         .or_else(|| v.as_f64().map(|f| f as i64))
-        .ok_or_else(|| format!("Invalid field '{field}': expected a number").into())
+        .ok_or_else(|| invalid_field(field, "expected a number").into())
 }
 
 pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {

@@ -35,7 +35,8 @@ use crate::app::App;
 use crate::hub::{Route, Session};
 use crate::model::{Action, Channel, ChannelKind, Message};
 use crate::protocol::errors::{
-    CHANNEL_ACCESS_DENIED, CHANNEL_NOT_FOUND, STORAGE_ERROR, THREAD_NOT_FOUND, USER_ROLES_NOT_FOUND,
+    CHANNEL_ACCESS_DENIED, CHANNEL_NOT_FOUND, CHANNEL_OR_THREAD_ID_REQUIRED, OWNER_REQUIRED,
+    STORAGE_ERROR, THREAD_NOT_FOUND, USER_ROLES_NOT_FOUND, permission_required,
 };
 use crate::protocol::{self, Encoded, encode};
 use crate::store::StoreError;
@@ -174,7 +175,7 @@ impl Ctx<'_> {
                 .cloned()
                 .ok_or_else(|| CHANNEL_NOT_FOUND.into()),
             (None, Some(_)) => Err(THREAD_NOT_FOUND.into()),
-            (None, None) => Err("Channel or thread_id required".into()),
+            (None, None) => Err(CHANNEL_OR_THREAD_ID_REQUIRED.into()),
         }
     }
 
@@ -201,7 +202,7 @@ impl Ctx<'_> {
         if allowed {
             Ok(())
         } else {
-            Err(format!("Access denied: '{permission}' permission required").into())
+            Err(permission_required(permission).into())
         }
     }
 
@@ -210,7 +211,7 @@ impl Ctx<'_> {
         if self.is_owner() {
             Ok(())
         } else {
-            Err("Access denied: 'owner' role required".into())
+            Err(OWNER_REQUIRED.into())
         }
     }
 

@@ -23,6 +23,8 @@ pub const CHANNEL_NOT_FOUND: &str = "Channel not found";
 pub const CHANNEL_NAME_REQUIRED: &str = "Channel name is required";
 pub const CHANNEL_NAME_NOT_PROVIDED: &str = "Channel name not provided";
 pub const CHANNEL_OR_THREAD_REQUIRED: &str = "Channel or thread_id is required";
+/// Neither `channel` nor `thread_id` in a message command (worded without "is").
+pub const CHANNEL_OR_THREAD_ID_REQUIRED: &str = "Channel or thread_id required";
 /// Threads live only in forum channels, which this server does not serve.
 pub const THREAD_NOT_FOUND: &str = "Thread not found";
 pub const CHANNEL_ACCESS_DENIED: &str = "Access denied to this channel";
@@ -40,6 +42,19 @@ pub const ROLE_NAME_REQUIRED: &str = "Role name is required";
 pub const ROLE_ID_OR_NAME_REQUIRED: &str = "Role id or name is required";
 
 pub const NICKNAME_TOO_LONG: &str = "Nickname too long (max 20 characters)";
+
+/// Commands for the literal `owner` role.
+pub const OWNER_REQUIRED: &str = "Access denied: 'owner' role required";
+
+/// Commands that need a server permission (§7.3 A).
+pub fn permission_required(permission: &str) -> String {
+    format!("Access denied: '{permission}' permission required")
+}
+
+/// A field of the wrong type; `what` says what was wrong.
+pub fn invalid_field(field: &str, what: &str) -> String {
+    format!("Invalid field '{field}': {what}")
+}
 
 /// A store read or write failed; the details are logged, not sent.
 pub const STORAGE_ERROR: &str = "The server could not read or save this (storage error); try again";

@@ -117,7 +117,7 @@ pub fn fields<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner().to_string();
         let inner = inner.split(" at line ").next().unwrap_or_default();
-        FieldError(format!("Invalid field '{}': {inner}", e.path()))
+        FieldError(super::errors::invalid_field(&e.path().to_string(), inner))
     })?;
     de.end()
         .map_err(|e| FieldError(format!("Invalid JSON: {e}")))?;
