@@ -7,6 +7,7 @@ pub mod connection;
 pub mod frames;
 pub mod http;
 pub mod outbox;
+pub mod web;
 
 use std::cell::Cell;
 use std::io::Write;

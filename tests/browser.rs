@@ -1,0 +1,369 @@
+//! The built-in web client in a real browser: Debian's headless Chromium driven over
+//! WebDriver against the real server. Two people register, see each other online, talk
+//! both ways, reply, edit, react, delete, reload, and one browser reconnects by itself after
+//! the server restarts on the same port and data.
+//!
+//! Skipped (with a printed reason) where Chromium is not installed, e.g. the aarch64 run
+//! under qemu; never skipped in CI on x86_64. Screenshots of both pages are saved under
+//! target/browser-screenshots/ on failure, and at phone and desktop sizes on success.
+
+mod common;
+mod webdriver;
+
+use serde_json::{Value, json};
+
+use common::Server;
+use webdriver::{Browser, Driver, ENTER, Element, ScreenshotsOnFailure, browser_available};
+
+const PASSWORD: &str = "secret123";
+
+/// An input or textarea whose `<label>` says `label`.
+fn labelled(b: &Browser, label: &str) -> Option<Element> {
+    b.find_xpath(&format!(
+        "//*[self::input or self::textarea][@id=//label[normalize-space(.)='{label}']/@for]"
+    ))
+}
+
+/// A displayed button named `name`.
+fn button(b: &Browser, name: &str) -> Option<Element> {
+    b.find_xpath(&format!("//button[normalize-space(.)='{name}']"))
+        .filter(|e| b.displayed(e))
+}
+
+/// The message whose text is `text`, in the message log.
+fn message(b: &Browser, text: &str) -> Option<Element> {
+    b.find_xpath(&format!(
+        "//*[@role='log']//article[contains(concat(' ', @class, ' '), ' msg ')][div[@class='content'][normalize-space(.)='{text}']]"
+    ))
+}
+
+/// What the log shows: one object per message.
+fn messages(b: &Browser) -> Vec<Value> {
+    let v = b.script(
+        "return [...document.querySelectorAll('[role=log] .msg')].map(m => ({
+            text: m.querySelector('.content')?.textContent ?? null,
+            author: m.dataset.author,
+            edited: !!m.querySelector('.edited'),
+            reply: m.querySelector('.msg-reply .snippet')?.textContent ?? null,
+            reactions: [...m.querySelectorAll('.reaction')].map(r => r.getAttribute('aria-label')),
+        }));",
+        json!([]),
+    );
+    v.as_array().cloned().unwrap_or_default()
+}
+
+fn wait_message(b: &Browser, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    b.wait(what, |b| messages(b).into_iter().find(|m| check(m)))
+}
+
+/// The chat is shown and the composer can be used.
+fn wait_chat(b: &Browser) {
+    b.wait("the chat with a usable composer", |b| {
+        let log = b.find("[role=log]").filter(|e| b.displayed(e))?;
+        let input = labelled(b, "Message").filter(|e| b.enabled(e))?;
+        (b.find("#auth-view").is_some_and(|e| !b.displayed(&e))).then_some((log, input))
+    });
+}
+
+/// Fills the login form and presses `action` ("Log in" or "Register").
+fn authenticate(b: &Browser, name: &str, action: &str) {
+    let user = b.wait("the Username input", |b| {
+        labelled(b, "Username").filter(|e| b.displayed(e))
+    });
+    assert_eq!(b.label(&user), "Username");
+    let password = labelled(b, "Password").expect("a Password input");
+    assert_eq!(b.label(&password), "Password");
+    b.clear(&user).unwrap();
+    b.type_text(&user, name).unwrap();
+    b.type_text(&password, PASSWORD).unwrap();
+    assert!(button(b, "Log in").is_some(), "a Log in button");
+    b.wait_click(action, |b| button(b, action));
+    wait_chat(b);
+}
+
+fn send(b: &Browser, text: &str) {
+    send_shown(b, text, text);
+}
+
+/// Sends `text` and waits for it to show as `shown` (after markdown).
+fn send_shown(b: &Browser, text: &str, shown: &str) {
+    let input = b.wait("the Message input", |b| {
+        labelled(b, "Message").filter(|e| b.enabled(e))
+    });
+    assert_eq!(b.label(&input), "Message");
+    b.type_text(&input, text).unwrap();
+    b.wait_click("Send", |b| button(b, "Send"));
+    wait_message(b, &format!("own message {text:?}"), |m| m["text"] == shown);
+}
+
+/// Shows a message's actions as a keyboard user would (focus), then presses `action`.
+fn message_action(b: &Browser, text: &str, action: &str) {
+    b.wait_click(&format!("{action} on {text:?}"), |b| {
+        let msg = message(b, text)?;
+        b.script("arguments[0].focus();", json!([msg.arg()]));
+        b.find_in(&msg, &format!(".//button[normalize-space(.)='{action}']"))
+    });
+}
+
+fn member_status(b: &Browser, username: &str) -> String {
+    b.script(
+        "const el = [...document.querySelectorAll('#member-list .member')]
+            .find(e => e.dataset.user === arguments[0]);
+         return el ? el.dataset.status : '';",
+        json!([username]),
+    )
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// Whether the server keeps browsers logged in (the `token_login` command exists).
+fn server_has_sessions(server: &Server) -> bool {
+    let mut c = server.client();
+    let handshake = c.expect("handshake");
+    handshake["val"]["capabilities"]
+        .as_array()
+        .is_some_and(|caps| caps.iter().any(|c| c == "token_login"))
+}
+
+/// Problems the page reported in its console that must never happen.
+fn assert_clean_console(b: &Browser) {
+    let bad: Vec<String> = b
+        .console()
+        .into_iter()
+        .filter(|l| l.contains("Content Security Policy") || l.contains("Uncaught"))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{}: console errors:\n{}",
+        b.name,
+        bad.join("\n")
+    );
+}
+
+/// The whole flow against `scheme://127.0.0.1:<port>/`; `chromium_args` are added to both
+/// browsers' command lines (the https run adds what makes them trust the test certificate).
+fn chat_flow(test: &'static str, scheme: &str, chromium_args: &[&str]) {
+    if !browser_available(test) {
+        return;
+    }
+    // A fixed port, so that the restarted server is found where the page expects it.
+    let port = webdriver::free_port();
+    let mut server = Server::with(json!({
+        "websocket": {"port": port},
+        "rate_limiting": {"enabled": false},
+    }));
+    let url = format!("{scheme}://127.0.0.1:{port}/");
+    let driver = Driver::start();
+    let alice = driver.browser("alice", chromium_args);
+    let bob = driver.browser("bob", chromium_args);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&alice, &bob],
+    };
+    // Alice on a desktop, Bob on a phone.
+    alice.set_size(1280, 800);
+    bob.set_size(390, 844);
+
+    alice.goto(&url);
+    bob.goto(&url);
+    bob.wait_visible("the login form", "#auth-form");
+    bob.screenshot(&format!("{test}-phone-login.png"));
+    assert_eq!(
+        alice.wait_script(
+            "the server name as the title",
+            "return document.title;",
+            json!([])
+        ),
+        "My OriginChats Server"
+    );
+    authenticate(&alice, "alice", "Register");
+    let log = alice.wait("the message log", |b| b.find("[role=log]"));
+    assert_eq!(alice.role(&log), "log");
+    authenticate(&bob, "bob", "Register");
+
+    // Each sees the other online.
+    alice.wait("bob online", |b| {
+        (member_status(b, "USR:local_bob") == "online").then_some(())
+    });
+    bob.wait("alice online", |b| {
+        (member_status(b, "USR:local_alice") == "online").then_some(())
+    });
+
+    // Live messages both ways.
+    send(&alice, "hello from alice");
+    wait_message(&bob, "alice's message", |m| {
+        m["text"] == "hello from alice" && m["author"] == "USR:local_alice"
+    });
+    // Typing shows on the other side.
+    let input = labelled(&bob, "Message").unwrap();
+    bob.type_text(&input, "hi").unwrap();
+    alice.wait_script(
+        "bob is typing",
+        "return document.getElementById('typing').textContent.includes('bob is typing');",
+        json!([]),
+    );
+    bob.type_text(&input, " alice").unwrap();
+    bob.wait_click("Send", |b| button(b, "Send"));
+    wait_message(&alice, "bob's message", |m| {
+        m["text"] == "hi alice" && m["author"] == "USR:local_bob"
+    });
+
+    // Bob replies to Alice's message.
+    message_action(&bob, "hello from alice", "Reply");
+    send(&bob, "a reply");
+    wait_message(&alice, "the reply", |m| {
+        m["text"] == "a reply" && m["reply"] == "hello from alice"
+    });
+
+    // Alice edits hers.
+    message_action(&alice, "hello from alice", "Edit");
+    let edit = alice.wait("the edit box", |b| {
+        b.find("textarea[aria-label='Edit message']")
+    });
+    alice.clear(&edit).unwrap();
+    alice.type_text(&edit, "hello, edited").unwrap();
+    alice.type_text(&edit, ENTER).unwrap();
+    wait_message(&bob, "the edit", |m| {
+        m["text"] == "hello, edited" && m["edited"] == true
+    });
+
+    // Bob reacts; Alice sees it; Bob takes it back.
+    message_action(&bob, "hello, edited", "React");
+    bob.wait_click("the thumbs up", |b| {
+        b.find("#emoji-picker button[aria-label='👍 thumbs up']")
+    });
+    wait_message(&alice, "bob's reaction", |m| {
+        m["text"] == "hello, edited" && m["reactions"] == json!(["👍 1"])
+    });
+    bob.wait_click("bob's reaction chip", |b| {
+        let msg = message(b, "hello, edited")?;
+        b.find_in(&msg, ".//button[contains(@class, 'reaction')]")
+    });
+    wait_message(&alice, "the reaction removed", |m| {
+        m["text"] == "hello, edited" && m["reactions"] == json!([])
+    });
+    message_action(&bob, "hello, edited", "React");
+    bob.wait_click("the party emoji", |b| {
+        b.find("#emoji-picker button[aria-label='🎉 party']")
+    });
+    wait_message(&alice, "bob's second reaction", |m| {
+        m["text"] == "hello, edited" && m["reactions"] == json!(["🎉 1"])
+    });
+
+    // Alice deletes a message of hers (two presses: the first asks to confirm).
+    send(&alice, "a mistake");
+    wait_message(&bob, "the mistake", |m| m["text"] == "a mistake");
+    message_action(&alice, "a mistake", "Delete");
+    message_action(&alice, "a mistake", "Confirm delete");
+    bob.wait("the mistake deleted", |b| {
+        (!messages(b).iter().any(|m| m["text"] == "a mistake")).then_some(())
+    });
+    // Bob may not delete Alice's messages (only admins and moderators may in general).
+    bob.script(
+        "arguments[0].focus();",
+        json!([message(&bob, "hello, edited").unwrap().arg()]),
+    );
+    assert!(
+        bob.find_in(
+            &message(&bob, "hello, edited").unwrap(),
+            ".//button[normalize-space(.)='Delete']"
+        )
+        .is_none()
+    );
+
+    // Markup stays text.
+    send_shown(
+        &alice,
+        "**bold** and <b>not html</b>",
+        "bold and <b>not html</b>",
+    );
+    let html = bob.wait_script(
+        "the markdown message",
+        "const m = [...document.querySelectorAll('[role=log] .msg .content')]
+            .find(c => c.textContent === 'bold and <b>not html</b>');
+         return m ? m.innerHTML : null;",
+        json!([]),
+    );
+    assert_eq!(
+        html, "<strong>bold</strong> and &lt;b&gt;not html&lt;/b&gt;",
+        "only the markdown subset becomes markup"
+    );
+
+    alice.screenshot(&format!("{test}-desktop-chat.png"));
+    bob.screenshot(&format!("{test}-phone-chat.png"));
+    bob.wait_click("Channels", |b| button(b, "Channels"));
+    bob.wait_script(
+        "the channel drawer fully open",
+        "const r = document.getElementById('sidebar').getBoundingClientRect();
+         return r.left === 0 && r.width > 200;",
+        json!([]),
+    );
+    bob.screenshot(&format!("{test}-phone-channels.png"));
+    bob.script(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));",
+        json!([]),
+    );
+
+    // A reload shows the history; with session tokens Alice is still logged in.
+    let sessions = server_has_sessions(&server);
+    alice.refresh();
+    if sessions {
+        wait_chat(&alice);
+    } else {
+        authenticate(&alice, "alice", "Log in");
+    }
+    for text in ["hello, edited", "hi alice", "a reply"] {
+        wait_message(&alice, &format!("{text:?} after the reload"), |m| {
+            m["text"] == text
+        });
+    }
+    assert!(!messages(&alice).iter().any(|m| m["text"] == "a mistake"));
+
+    // The server restarts (same port, same data): both pages reconnect by themselves.
+    server = server.restart();
+    bob.wait_script(
+        "bob's page to notice",
+        "const b = document.getElementById('status-banner');
+         return !b.hidden && b.textContent.includes('Reconnecting') || document.getElementById('message-input').disabled;",
+        json!([]),
+    );
+    wait_chat(&bob);
+    bob.wait("the banner to go", |b| {
+        b.find("#status-banner")
+            .is_some_and(|e| !b.displayed(&e))
+            .then_some(())
+    });
+    wait_chat(&alice);
+    send(&bob, "back after the restart");
+    wait_message(&alice, "bob's message after the restart", |m| {
+        m["text"] == "back after the restart"
+    });
+    // What was there before is still shown, and nothing twice.
+    let texts: Vec<Value> = messages(&bob)
+        .into_iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        json!([
+            "hello, edited",
+            "hi alice",
+            "a reply",
+            "bold and <b>not html</b>",
+            "back after the restart"
+        ])
+        .as_array()
+        .unwrap()
+        .clone()
+    );
+
+    assert_clean_console(&alice);
+    assert_clean_console(&bob);
+    drop(server);
+}
+
+#[test]
+fn chat_in_two_browsers_over_http() {
+    chat_flow("http", "http", &[]);
+}
