@@ -12,7 +12,7 @@ mod webdriver;
 
 use serde_json::{Value, json};
 
-use common::Server;
+use common::{Server, drain, prepared_dir, test_config, until};
 use webdriver::{Browser, Driver, ENTER, Element, ScreenshotsOnFailure, browser_available};
 
 const PASSWORD: &str = "secret123";
@@ -366,4 +366,179 @@ fn chat_flow(test: &'static str, scheme: &str, chromium_args: &[&str]) {
 #[test]
 fn chat_in_two_browsers_over_http() {
     chat_flow("http", "http", &[]);
+}
+
+/// The number badge of a channel in the list ("" when there is none).
+fn channel_badge(b: &Browser, channel: &str) -> String {
+    b.script(
+        "const el = [...document.querySelectorAll('#channel-list .channel')]
+            .find(e => e.dataset.channel === arguments[0]);
+         const badge = el && el.querySelector('.badge');
+         return badge ? badge.getAttribute('aria-label') : '';",
+        json!([channel]),
+    )
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// One person in a browser, the rest of the server through WebSocket clients: scroll-back
+/// paging through a long history, unread and mention badges, voice participants, search,
+/// the own nickname and status as the others receive them.
+#[test]
+fn history_unreads_voice_search_and_profile() {
+    let test = "features";
+    if !browser_available(test) {
+        return;
+    }
+    let dir = prepared_dir(
+        &[
+            json!({"type": "text", "name": "random", "permissions": {"view": ["user"], "send": ["user"]}}),
+            json!({"type": "voice", "name": "lounge", "permissions": {"view": ["user"]}}),
+        ],
+        &[],
+    );
+    let server = Server::in_dir(
+        dir,
+        test_config(json!({"rate_limiting": {"enabled": false}})),
+    );
+    let mut carol = server.register("carol");
+    for i in 1..=120 {
+        carol.send(json!({"cmd": "message_new", "channel": "general", "content": format!("m{i}")}));
+        until(&mut carol, "message_new");
+    }
+    let url = format!("http://{}/", server.addr);
+    let driver = Driver::start();
+    let dave = driver.browser("dave", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&dave],
+    };
+    dave.set_size(1280, 800);
+    dave.goto(&url);
+    authenticate(&dave, "dave", "Register");
+
+    // The newest page first, at the bottom; scrolling up loads the rest, in order, once.
+    wait_message(&dave, "the newest message", |m| m["text"] == "m120");
+    let all: Vec<Value> = (1..=120).map(|i| json!(format!("m{i}"))).collect();
+    dave.wait("the whole history after scrolling up", |b| {
+        b.script(
+            "const log = document.querySelector('[role=log]');
+             log.scrollTop = 0; log.dispatchEvent(new Event('scroll'));",
+            json!([]),
+        );
+        let texts: Vec<Value> = messages(b).into_iter().map(|m| m["text"].clone()).collect();
+        (texts == all).then_some(())
+    });
+    dave.wait_visible("the start of the channel", "#log-start");
+
+    // Unread and mention badges on another channel; opening it clears them.
+    drain(&mut carol, 300);
+    carol.send(json!({"cmd": "message_new", "channel": "random", "content": "psst"}));
+    until(&mut carol, "message_new");
+    dave.wait("an unread badge", |b| {
+        (channel_badge(b, "random") == "1 unread").then_some(())
+    });
+    carol.send(json!({"cmd": "message_new", "channel": "random", "content": "hey @dave look"}));
+    until(&mut carol, "message_new");
+    dave.wait("a mention badge", |b| {
+        (channel_badge(b, "random") == "1 mentions").then_some(())
+    });
+    dave.wait_click("the random channel", |b| {
+        b.find("#channel-list .channel[data-channel='random']")
+    });
+    let mention = wait_message(&dave, "the mention", |m| m["text"] == "hey @dave look");
+    assert_eq!(mention["author"], "USR:local_carol");
+    assert!(
+        dave.script(
+            "return [...document.querySelectorAll('[role=log] .msg.mentioned')].length;",
+            json!([])
+        ) == json!(1),
+        "the mention is highlighted"
+    );
+    dave.wait("the badge cleared", |b| {
+        channel_badge(b, "random").is_empty().then_some(())
+    });
+
+    // The markdown subset: links open in a new tab, code stays literal, no other markup.
+    carol.send(json!({"cmd": "message_new", "channel": "random",
+        "content": "see https://example.com/a?b=1 and `<i>x</i>` *it* [t](javascript:alert(1))"}));
+    until(&mut carol, "message_new");
+    let html = dave.wait_script(
+        "the markdown message",
+        "const m = [...document.querySelectorAll('[role=log] .msg .content')]
+            .find(c => c.textContent.startsWith('see '));
+         return m ? m.innerHTML : null;",
+        json!([]),
+    );
+    assert_eq!(
+        html,
+        "see <a href=\"https://example.com/a?b=1\" target=\"_blank\" rel=\"noopener noreferrer nofollow\">https://example.com/a?b=1</a> \
+         and <code>&lt;i&gt;x&lt;/i&gt;</code> <em>it</em> [t](javascript:alert(1))"
+    );
+
+    // Voice channels show who is in them.
+    carol.send(json!({"cmd": "voice_join", "channel": "lounge", "peer_id": "peer-carol"}));
+    until(&mut carol, "voice_join");
+    dave.wait_script(
+        "carol in the lounge",
+        "const v = document.querySelector('#channel-list .voice[data-channel=lounge]');
+         return v && v.textContent.includes('carol');",
+        json!([]),
+    );
+
+    // Search in the channel.
+    let search = dave.find("#search-input").expect("a search box");
+    assert_eq!(dave.label(&search), "Search messages");
+    dave.type_text(&search, "look").unwrap();
+    dave.type_text(&search, ENTER).unwrap();
+    dave.wait_script(
+        "the search result",
+        "const p = document.getElementById('panel');
+         return !p.hidden && p.textContent.includes('hey @dave look');",
+        json!([]),
+    );
+    dave.wait_click("Close panel", |b| b.find("#panel-close"));
+
+    // Own nickname and status, as the others receive them.
+    drain(&mut carol, 300);
+    dave.wait_click("Profile and status", |b| {
+        b.find_xpath("//summary[normalize-space(.)='Profile and status']")
+    });
+    let nick = dave.wait("the Nickname input", |b| {
+        labelled(b, "Nickname").filter(|e| b.displayed(e))
+    });
+    dave.clear(&nick).unwrap();
+    dave.type_text(&nick, "Dave D").unwrap();
+    dave.wait_click("Save nickname", |b| button(b, "Save nickname"));
+    let update = until(&mut carol, "nickname_update");
+    assert_eq!(update["username"], "USR:local_dave");
+    assert_eq!(update["nickname"], "Dave D");
+    let text = labelled(&dave, "Status text").expect("a Status text input");
+    dave.type_text(&text, "at lunch").unwrap();
+    let select = labelled(&dave, "Status");
+    assert!(select.is_none(), "the status is a select, not an input");
+    dave.script(
+        "const s = document.getElementById('status-select'); s.value = 'idle';
+         s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    dave.wait_click("Save status", |b| button(b, "Save status"));
+    let status = until(&mut carol, "status_get");
+    assert_eq!(status["username"], "USR:local_dave");
+    assert_eq!(
+        status["status"],
+        json!({"status": "idle", "text": "at lunch"})
+    );
+    dave.wait_script(
+        "the own name shown as the nickname",
+        "return document.getElementById('me-name').textContent === 'Dave D';",
+        json!([]),
+    );
+    dave.screenshot(&format!("{test}-desktop.png"));
+    dave.dark();
+    dave.screenshot(&format!("{test}-desktop-dark.png"));
+    dave.set_size(390, 844);
+    dave.screenshot(&format!("{test}-phone-dark.png"));
+    assert_clean_console(&dave);
 }

@@ -32,18 +32,43 @@ pub fn browser_available(test: &str) -> bool {
         .into_iter()
         .filter(|p| !Path::new(p).exists())
         .collect();
-    if missing.is_empty() {
+    let reason = if !missing.is_empty() {
+        format!(
+            "{} not installed (apt-get install chromium chromium-driver)",
+            missing.join(" and ")
+        )
+    } else if !built_for_this_machine(CHROMEDRIVER) {
+        // An emulated run (an ARM test binary under qemu on an x86_64 host) sees the host's
+        // browser, which is not for the architecture under test.
+        format!("{CHROMEDRIVER} is not built for {}", std::env::consts::ARCH)
+    } else {
         return true;
-    }
-    let reason = format!(
-        "{} not installed (apt-get install chromium chromium-driver)",
-        missing.join(" and ")
-    );
+    };
     if std::env::var_os("CI").is_some() && cfg!(target_arch = "x86_64") {
         panic!("{test}: {reason}; CI on x86_64 must run the browser tests");
     }
     eprintln!("{test}: skipped: {reason}");
     false
+}
+
+/// Whether the ELF executable at `path` is for the architecture these tests were built for
+/// (its `e_machine` field).
+fn built_for_this_machine(path: &str) -> bool {
+    use std::io::Read;
+    let mut bytes = [0u8; 20];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_err() {
+        return false;
+    }
+    let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+    let expected = match std::env::consts::ARCH {
+        "x86_64" => 0x3e,
+        "aarch64" => 0xb7,
+        "arm" => 0x28,
+        "x86" => 0x03,
+        _ => return false,
+    };
+    bytes.starts_with(b"\x7fELF") && machine == expected
 }
 
 /// A port nothing listens on right now.
@@ -349,6 +374,17 @@ impl Browser {
             let el = find(b)?;
             (b.displayed(&el) && b.enabled(&el) && b.click(&el).is_ok()).then_some(())
         })
+    }
+
+    /// Makes the page see a dark system colour scheme (for screenshots).
+    pub fn dark(&self) {
+        self.must(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {
+                "features": [{"name": "prefers-color-scheme", "value": "dark"}]
+            }})),
+        );
     }
 
     /// Saves a PNG screenshot under target/browser-screenshots/.

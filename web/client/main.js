@@ -36,6 +36,11 @@ const state = {
   lastTypingSent: 0,
   replyTo: null,
   editing: null,
+  // The last message given to the server, until it is stored: restored to the composer
+  // when the server refuses it (rate limit, error), so no typed text is lost.
+  unconfirmed: null,
+  // After "Log out", the page does not log in with the session cookie again by itself.
+  loggedOut: false,
   pickerFor: null,
 };
 
@@ -160,6 +165,8 @@ function onClosed(willRetry, delay) {
   const wasAuthed = state.authed;
   state.authed = false;
   state.pendingAuth = null;
+  state.passwordLogin = null;
+  if (!$('auth-view').hidden) setAuthBusy(false);
   updateComposer();
   if (willRetry) {
     banner(`${wasAuthed || state.everAuthed ? 'Connection lost' : 'Cannot reach the server'}. Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
@@ -198,7 +205,7 @@ function onHandshake(val) {
   if (state.memoryLogin) {
     state.pendingAuth = 'memory';
     conn.send({ cmd: 'login', ...state.memoryLogin });
-  } else if (state.caps.has('token_login')) {
+  } else if (state.caps.has('token_login') && !state.loggedOut) {
     state.pendingAuth = 'token';
     conn.send({ cmd: 'token_login' });
   } else {
@@ -250,6 +257,7 @@ function submitAuth(cmd) {
   $('auth-error').textContent = '';
   setAuthBusy(true);
   state.pendingAuth = 'password';
+  state.loggedOut = false;
   state.passwordLogin = { username, password };
   conn.send({ cmd, username, password });
 }
@@ -322,6 +330,7 @@ async function logout() {
     // Offline: the cookie stays until it expires, but this page forgets the login.
   }
   state.memoryLogin = null;
+  state.loggedOut = true;
   state.me = null;
   state.everAuthed = false;
   state.history.clear();
@@ -367,7 +376,9 @@ function onPacket(p) {
     case 'voice_user_left': return onVoice(p.channel, { username: p.username }, 'left');
     case 'voice_user_updated': return onVoice(p.channel, p.user, 'updated');
     case 'server_update': return applyServer({ ...state.server, name: p.name ?? state.server.name, icon: p.icon ?? state.server.icon });
-    case 'rate_limit': return toast(`Slow down: try again in ${Math.ceil(Number(p.length || 1000) / 1000)} s.`);
+    case 'rate_limit':
+      restoreUnconfirmed();
+      return toast(`Slow down: try again in ${Math.ceil(Number(p.length || 1000) / 1000)} s.`);
     case 'disconnect': return toast(String(p.reason ?? 'Disconnected by the server'));
     case 'error': return onError(p);
     default: return undefined;
@@ -377,6 +388,7 @@ function onPacket(p) {
 function onError(p) {
   const text = String(p.val ?? 'Something went wrong');
   if (p.src === 'session_token_create' || p.src === 'token_login') return;
+  if (p.src === 'message_new') restoreUnconfirmed();
   if (p.src === 'nickname_update') {
     $('nick-input').setAttribute('aria-invalid', 'true');
   }
@@ -389,9 +401,17 @@ function onChannels(list) {
   if (!Array.isArray(list)) return;
   state.channels = list.filter((c) => c && typeof c === 'object');
   const texts = state.channels.filter((c) => c.type === 'text' || c.type === undefined);
+  const previous = state.current;
   if (!texts.some((c) => c.name === state.current)) state.current = texts[0]?.name ?? null;
-  renderChannels();
-  openChannel(state.current, true);
+  const hist = state.current ? history(state.current) : null;
+  if (state.current !== previous || !hist || !hist.loaded || hist.stale) {
+    openChannel(state.current, true);
+  } else {
+    // A pushed list (a channel was added, renamed or its permissions changed).
+    renderChannels();
+    updateComposer();
+    renderMessages('keep');
+  }
 }
 
 function renderChannels() {
@@ -695,6 +715,12 @@ function onMessageNew(p) {
   const channelObj = channelByName(channel);
   if (channelObj) channelObj.last_message_id = msg.id;
   const mine = state.me && msg.user === state.me.username;
+  if (mine && state.unconfirmed && state.unconfirmed.content === msg.content) state.unconfirmed = null;
+  // A refusal of something else (a typing packet) may have restored this text: it went through.
+  if (mine && $('message-input').value === msg.content) {
+    $('message-input').value = '';
+    autosize();
+  }
   if (channel === state.current && hist.loaded) {
     const log = $('log');
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
@@ -921,10 +947,24 @@ function send() {
     toast('Not connected: the message was not sent.');
     return;
   }
+  state.unconfirmed = { content, replyTo: state.replyTo };
   input.value = '';
   autosize();
   cancelReply();
   state.lastTypingSent = 0;
+}
+
+function restoreUnconfirmed() {
+  const lost = state.unconfirmed;
+  state.unconfirmed = null;
+  const input = $('message-input');
+  if (!lost || input.value) return;
+  input.value = lost.content;
+  autosize();
+  if (lost.replyTo) {
+    const msg = findMessage(state.current, lost.replyTo.id);
+    if (msg) startReply(msg);
+  }
 }
 
 function autosize() {
@@ -1065,6 +1105,10 @@ function wire() {
     input.focus();
   });
   $('toggle-channels').addEventListener('click', () => toggleDrawer('channels'));
+  document.querySelector('.main').addEventListener('click', (e) => {
+    const open = document.body.classList.contains('show-channels') || document.body.classList.contains('show-members');
+    if (open && !e.target.closest('#toggle-channels, #toggle-members')) closeDrawers();
+  });
   $('toggle-members').addEventListener('click', () => toggleDrawer('members'));
   $('status-form').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -51,7 +51,7 @@ function inline(text, out, opts, depth = 0) {
       out.append(link(m[7], m[7]) ?? m[0]);
     } else if (m[8] !== undefined) {
       const me = opts.isMe?.(m[8]);
-      out.append(h('span', { class: me ? 'mention me' : 'mention' }, '@' + (opts.nameOf?.(m[8]) ?? m[8])));
+      out.append(h('span', { class: me ? 'mention self' : 'mention' }, '@' + (opts.nameOf?.(m[8]) ?? m[8])));
     }
   }
   if (last < text.length) out.append(text.slice(last));
