@@ -12,7 +12,7 @@ mod webdriver;
 
 use serde_json::{Value, json};
 
-use common::{Server, drain, prepared_dir, test_config, until};
+use common::{Server, drain, prepared_dir, test_config, until, with_role};
 use webdriver::{Browser, Driver, ENTER, Element, ScreenshotsOnFailure, browser_available};
 
 const PASSWORD: &str = "secret123";
@@ -203,8 +203,9 @@ fn chat_flow(test: &'static str, scheme: &str, chromium_args: &[&str]) {
         "return document.getElementById('typing').textContent.includes('bob is typing');",
         json!([]),
     );
+    // From the keyboard: Enter sends.
     bob.type_text(&input, " alice").unwrap();
-    bob.wait_click("Send", |b| button(b, "Send"));
+    bob.type_text(&input, ENTER).unwrap();
     wait_message(&alice, "bob's message", |m| {
         m["text"] == "hi alice" && m["author"] == "USR:local_bob"
     });
@@ -320,15 +321,34 @@ fn chat_flow(test: &'static str, scheme: &str, chromium_args: &[&str]) {
     }
     assert!(!messages(&alice).iter().any(|m| m["text"] == "a mistake"));
 
-    // The server restarts (same port, same data): both pages reconnect by themselves.
-    server = server.restart();
+    // The server stops; the pages notice and retry with a growing delay. Once Bob's next
+    // try is seconds away, the server starts again (same port, same data) and Carol posts:
+    // Bob was away, so his page must fetch it when it reconnects by itself.
+    let config = server.config.clone();
+    let data = server.kill();
     bob.wait_script(
-        "bob's page to notice",
+        "bob's page to retry with a delay of 6 s or more",
         "const b = document.getElementById('status-banner');
-         return !b.hidden && b.textContent.includes('Reconnecting') || document.getElementById('message-input').disabled;",
+         const m = !b.hidden && /Reconnecting in (\\d+) s/.exec(b.textContent);
+         return !!m && Number(m[1]) >= 6 && document.getElementById('message-input').disabled;",
         json!([]),
     );
+    server = Server::in_dir(data, config);
+    let mut carol = server.connected();
+    carol.register("carol", PASSWORD);
+    carol.send(
+        json!({"cmd": "message_new", "channel": "general", "content": "while you were away"}),
+    );
+    until(&mut carol, "message_new");
+    let online = carol.request(json!({"cmd": "users_online"}));
+    assert!(
+        !online.to_string().contains("USR:local_bob"),
+        "bob reconnected too early for this test: {online}"
+    );
     wait_chat(&bob);
+    wait_message(&bob, "the message posted while bob was away", |m| {
+        m["text"] == "while you were away"
+    });
     bob.wait("the banner to go", |b| {
         b.find("#status-banner")
             .is_some_and(|e| !b.displayed(&e))
@@ -351,6 +371,7 @@ fn chat_flow(test: &'static str, scheme: &str, chromium_args: &[&str]) {
             "hi alice",
             "a reply",
             "bold and <b>not html</b>",
+            "while you were away",
             "back after the restart"
         ])
         .as_array()
@@ -402,7 +423,7 @@ fn history_unreads_voice_search_and_profile() {
         dir,
         test_config(json!({"rate_limiting": {"enabled": false}})),
     );
-    let mut carol = server.register("carol");
+    let mut carol = with_role(&server, "carol", "owner");
     for i in 1..=120 {
         carol.send(json!({"cmd": "message_new", "channel": "general", "content": format!("m{i}")}));
         until(&mut carol, "message_new");
@@ -435,7 +456,7 @@ fn history_unreads_voice_search_and_profile() {
     // Unread and mention badges on another channel; opening it clears them.
     drain(&mut carol, 300);
     carol.send(json!({"cmd": "message_new", "channel": "random", "content": "psst"}));
-    until(&mut carol, "message_new");
+    let psst = until(&mut carol, "message_new")["message"]["id"].clone();
     dave.wait("an unread badge", |b| {
         (channel_badge(b, "random") == "1 unread").then_some(())
     });
@@ -459,6 +480,33 @@ fn history_unreads_voice_search_and_profile() {
     dave.wait("the badge cleared", |b| {
         channel_badge(b, "random").is_empty().then_some(())
     });
+
+    // Pins: Carol (an owner) pins; Dave sees the mark live and in the pins panel.
+    carol.send(json!({"cmd": "message_pin", "channel": "random", "id": psst}));
+    until(&mut carol, "message_pin");
+    dave.wait_script(
+        "the pin mark",
+        "const m = [...document.querySelectorAll('[role=log] .msg')]
+            .find(e => e.querySelector('.content').textContent === 'psst');
+         return m && !!m.querySelector('.pinned');",
+        json!([]),
+    );
+    dave.wait_click("Pins", |b| button(b, "Pins"));
+    dave.wait_script(
+        "the pins panel",
+        "const p = document.getElementById('panel');
+         return !p.hidden && p.textContent.includes('Pinned messages') && p.textContent.includes('psst');",
+        json!([]),
+    );
+    dave.wait_click("Close panel", |b| b.find("#panel-close"));
+    // Role colours: owners are purple (#9400D3) in the member list.
+    let color = dave.script(
+        "const el = [...document.querySelectorAll('#member-list .member')]
+            .find(e => e.dataset.user === 'USR:local_carol');
+         return el && getComputedStyle(el.querySelector('.member-name')).color;",
+        json!([]),
+    );
+    assert_eq!(color, "rgb(148, 0, 211)");
 
     // The markdown subset: links open in a new tab, code stays literal, no other markup.
     carol.send(json!({"cmd": "message_new", "channel": "random",
@@ -541,4 +589,190 @@ fn history_unreads_voice_search_and_profile() {
     dave.set_size(390, 844);
     dave.screenshot(&format!("{test}-phone-dark.png"));
     assert_clean_console(&dave);
+}
+
+/// A server that accepts only Rotur accounts says so instead of offering a login form.
+#[test]
+fn rotur_only_server_says_so() {
+    let test = "rotur";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"auth_mode": "rotur"}));
+    let driver = Driver::start();
+    let page = driver.browser("visitor", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.set_size(390, 844);
+    page.goto(&format!("http://{}/", server.addr));
+    page.wait_script(
+        "the Rotur note",
+        "const n = document.getElementById('auth-note');
+         return !n.hidden && n.textContent.includes('only accepts Rotur accounts');",
+        json!([]),
+    );
+    assert!(labelled(&page, "Username").is_some_and(|e| !page.displayed(&e)));
+    assert!(button(&page, "Log in").is_none() && button(&page, "Register").is_none());
+    page.screenshot(&format!("{test}-phone.png"));
+    assert_clean_console(&page);
+}
+
+/// A stand-in for the server's side of staying logged in, put in front of the page's
+/// WebSocket and `fetch` before the page's own scripts run: it adds `session_token_create`
+/// and `token_login` to the handshake, answers `session_token_create` with a token, accepts
+/// `POST /session` (remembering only that a session exists), and turns `token_login` into
+/// a real login. So the page's side of the session wire is exercised whatever the server
+/// offers.
+const SESSION_STAND_IN: &str = r#"
+(() => {
+  const CREDENTIALS = { username: 'erin', password: 'secret123' };
+  const TOKEN = 'stand-in-token-0123456789';
+  const RealWebSocket = window.WebSocket;
+  const realFetch = window.fetch.bind(window);
+  const seen = { sent: [], posted: [], deleted: 0 };
+  window.__standIn = seen;
+  const hasSession = () => localStorage.getItem('standIn.session') === 'yes';
+  class StandInWebSocket {
+    static OPEN = 1;
+    constructor(url) {
+      this.real = new RealWebSocket(url);
+      this.real.onopen = (e) => this.onopen && this.onopen(e);
+      this.real.onclose = (e) => this.onclose && this.onclose(e);
+      this.real.onmessage = (e) => {
+        const p = JSON.parse(e.data);
+        if (p.cmd === 'handshake') p.val.capabilities.push('session_token_create', 'token_login');
+        this.deliver(p);
+      };
+    }
+    get readyState() { return this.real.readyState; }
+    deliver(p) { if (this.onmessage) this.onmessage({ data: JSON.stringify(p) }); }
+    send(text) {
+      const p = JSON.parse(text);
+      seen.sent.push(p.cmd);
+      if (p.cmd === 'session_token_create') {
+        setTimeout(() => this.deliver({ cmd: 'session_token_create', token: TOKEN, expires_at: 0 }), 0);
+      } else if (p.cmd === 'token_login') {
+        if (hasSession()) this.real.send(JSON.stringify({ cmd: 'login', ...CREDENTIALS }));
+        else setTimeout(() => this.deliver({ cmd: 'auth_error', val: 'Invalid or expired session' }), 0);
+      } else {
+        this.real.send(text);
+      }
+    }
+    close(code) { this.real.close(code); }
+  }
+  window.WebSocket = StandInWebSocket;
+  window.fetch = async (url, options = {}) => {
+    if (url === '/session') {
+      if (options.method === 'POST') {
+        seen.posted.push(String(options.body));
+        localStorage.setItem('standIn.session', 'yes');
+      } else if (options.method === 'DELETE') {
+        seen.deleted += 1;
+        localStorage.removeItem('standIn.session');
+      }
+      return new Response(null, { status: 204 });
+    }
+    return realFetch(url, options);
+  };
+})();
+"#;
+
+/// Everything the page keeps in storage it can read (the stand-in's own flag removed).
+fn readable_storage(b: &Browser) -> String {
+    b.script(
+        "const all = [];
+         for (const s of [localStorage, sessionStorage])
+           for (let i = 0; i < s.length; i++)
+             if (s.key(i) !== 'standIn.session') all.push(s.key(i) + '=' + s.getItem(s.key(i)));
+         all.push(document.cookie);
+         return all.join(' ');",
+        json!([]),
+    )
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+fn stand_in_sent(b: &Browser) -> Vec<Value> {
+    b.script("return window.__standIn.sent;", json!([]))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The page's side of staying logged in: after a password login it asks for a session
+/// token and hands it to `POST /session` at once; a reload logs in with `token_login` and
+/// no password; "Log out" deletes the session. Neither the password nor the token is ever
+/// kept where a script could read it.
+#[test]
+fn stays_logged_in_with_a_session_and_never_stores_secrets() {
+    let test = "session";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::start();
+    let driver = Driver::start();
+    let page = driver.browser("erin", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": SESSION_STAND_IN }),
+    );
+    let url = format!("http://{}/", server.addr);
+    page.goto(&url);
+    authenticate(&page, "erin", "Register");
+    page.wait_script(
+        "the token handed to POST /session",
+        "return window.__standIn.posted.length === 1
+            && window.__standIn.posted[0] === 'stand-in-token-0123456789';",
+        json!([]),
+    );
+    let sent = stand_in_sent(&page);
+    // The first visit tries the (missing) session quietly, then registers.
+    assert_eq!(
+        sent[..2],
+        [json!("token_login"), json!("register")],
+        "{sent:?}"
+    );
+    assert!(sent.contains(&json!("session_token_create")), "{sent:?}");
+    let stored = readable_storage(&page);
+    assert!(
+        !stored.contains("secret123") && !stored.contains("stand-in-token"),
+        "{stored}"
+    );
+
+    // A reload: logged in again with the session, no password typed or sent by the page.
+    page.refresh();
+    wait_chat(&page);
+    let sent = stand_in_sent(&page);
+    assert_eq!(sent[0], "token_login", "{sent:?}");
+    assert!(
+        !sent.contains(&json!("login")) && !sent.contains(&json!("register")),
+        "{sent:?}"
+    );
+    let stored = readable_storage(&page);
+    assert!(
+        !stored.contains("secret123") && !stored.contains("stand-in-token"),
+        "{stored}"
+    );
+
+    // Log out: the session is deleted and the login form comes back, also after a reload.
+    page.wait_click("Log out", |b| button(b, "Log out"));
+    page.wait("the login form", |b| {
+        labelled(b, "Username").filter(|e| b.displayed(e))
+    });
+    assert_eq!(
+        page.script("return window.__standIn.deleted;", json!([])),
+        1
+    );
+    page.refresh();
+    page.wait("the login form after a reload", |b| {
+        labelled(b, "Username").filter(|e| b.displayed(e))
+    });
+    assert_clean_console(&page);
 }

@@ -376,14 +376,20 @@ impl Browser {
         })
     }
 
-    /// Makes the page see a dark system colour scheme (for screenshots).
-    pub fn dark(&self) {
+    /// A Chrome DevTools Protocol command (chromedriver's extension).
+    pub fn cdp(&self, cmd: &str, params: Value) -> Value {
         self.must(
             "POST",
             "/goog/cdp/execute",
-            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {
-                "features": [{"name": "prefers-color-scheme", "value": "dark"}]
-            }})),
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+    }
+
+    /// Makes the page see a dark system colour scheme (for screenshots).
+    pub fn dark(&self) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
         );
     }
 

@@ -276,12 +276,12 @@ function onAuthError(val) {
   }
 }
 
-async function keepSession() {
-  // Exchanged at once for an HttpOnly cookie; the token itself is never kept.
+/** The answer to `session_token_create`: the token is exchanged at once for an HttpOnly
+ * cookie and never kept by the page. */
+async function onSessionToken(token) {
+  if (typeof token !== 'string' || !token) return;
   try {
-    const reply = await conn.request({ cmd: 'session_token_create' });
-    if (typeof reply.token !== 'string') return;
-    const res = await fetch('/session', { method: 'POST', body: reply.token, credentials: 'same-origin' });
+    const res = await fetch('/session', { method: 'POST', body: token, credentials: 'same-origin' });
     if (!res.ok) toast('Could not keep you logged in on this device.');
   } catch {
     toast('Could not keep you logged in on this device.');
@@ -298,7 +298,7 @@ function onReady(p) {
   if (mode === 'password') {
     if (state.caps.has('session_token_create')) {
       state.memoryLogin = null;
-      keepSession();
+      conn.send({ cmd: 'session_token_create' });
     } else if (typed) {
       state.memoryLogin = { username: typed.username, password: typed.password };
     }
@@ -347,6 +347,7 @@ function onPacket(p) {
     case 'auth_error': return onAuthError(p.val);
     case 'auth_success': return undefined;
     case 'ready': return onReady(p);
+    case 'session_token_create': return onSessionToken(p.token);
     case 'ping': case 'pong': return undefined;
     case 'channels_get': return onChannels(p.val);
     case 'users_list': return onUsersList(p.users);

@@ -7,7 +7,6 @@
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const SILENCE_LIMIT_MS = 75000;
-const REQUEST_TIMEOUT_MS = 20000;
 
 export class Connection {
   /**
@@ -21,8 +20,6 @@ export class Connection {
     this.stopped = true;
     this.retryTimer = null;
     this.lastPacket = 0;
-    this.pending = new Map();
-    this.nextListener = 1;
     setInterval(() => this.checkAlive(), 5000);
     window.addEventListener('online', () => {
       if (!this.stopped && !this.isOpen()) this.dial();
@@ -86,22 +83,11 @@ export class Connection {
         return;
       }
       if (!packet || typeof packet !== 'object') return;
-      const waiting = typeof packet.listener === 'string' && this.pending.get(packet.listener);
-      if (waiting) {
-        this.pending.delete(packet.listener);
-        clearTimeout(waiting.timer);
-        waiting.resolve(packet);
-      }
       this.handlers.packet(packet);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
-      for (const [, waiting] of this.pending) {
-        clearTimeout(waiting.timer);
-        waiting.reject(new Error('connection lost'));
-      }
-      this.pending.clear();
       if (this.stopped) {
         this.handlers.closed?.(false, 0);
         return;
@@ -123,21 +109,5 @@ export class Connection {
     if (!this.isOpen()) return false;
     this.ws.send(JSON.stringify(packet));
     return true;
-  }
-
-  /** Sends a packet with a `listener` and resolves with the server's direct reply. */
-  request(packet) {
-    return new Promise((resolve, reject) => {
-      const listener = `w${this.nextListener++}`;
-      if (!this.send({ ...packet, listener })) {
-        reject(new Error('not connected'));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.pending.delete(listener);
-        reject(new Error('no answer from the server'));
-      }, REQUEST_TIMEOUT_MS);
-      this.pending.set(listener, { resolve, reject, timer });
-    });
   }
 }
