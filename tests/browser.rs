@@ -162,8 +162,8 @@ fn chat_flow(test: &'static str, scheme: &str, chromium_args: &[&str]) {
         browsers: vec![&alice, &bob],
     };
     // Alice on a desktop, Bob on a phone.
-    alice.set_size(1280, 800);
-    bob.set_size(390, 844);
+    alice.viewport(1280, 800, false);
+    bob.viewport(390, 844, true);
 
     alice.goto(&url);
     bob.goto(&url);
@@ -435,7 +435,7 @@ fn history_unreads_voice_search_and_profile() {
         test,
         browsers: vec![&dave],
     };
-    dave.set_size(1280, 800);
+    dave.viewport(1280, 800, false);
     dave.goto(&url);
     authenticate(&dave, "dave", "Register");
 
@@ -586,7 +586,7 @@ fn history_unreads_voice_search_and_profile() {
     dave.screenshot(&format!("{test}-desktop.png"));
     dave.dark();
     dave.screenshot(&format!("{test}-desktop-dark.png"));
-    dave.set_size(390, 844);
+    dave.viewport(390, 844, true);
     dave.screenshot(&format!("{test}-phone-dark.png"));
     assert_clean_console(&dave);
 }
@@ -605,7 +605,7 @@ fn rotur_only_server_says_so() {
         test,
         browsers: vec![&page],
     };
-    page.set_size(390, 844);
+    page.viewport(390, 844, true);
     page.goto(&format!("http://{}/", server.addr));
     page.wait_script(
         "the Rotur note",

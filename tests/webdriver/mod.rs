@@ -385,6 +385,21 @@ impl Browser {
         )
     }
 
+    /// Sets the page's viewport to exactly `width`×`height` CSS pixels; `mobile` also
+    /// emulates a phone (touch, the viewport meta tag).
+    pub fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        if mobile {
+            self.cdp(
+                "Emulation.setTouchEmulationEnabled",
+                json!({"enabled": true, "maxTouchPoints": 5}),
+            );
+        }
+    }
+
     /// Makes the page see a dark system colour scheme (for screenshots).
     pub fn dark(&self) {
         self.cdp(
