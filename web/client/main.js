@@ -536,7 +536,7 @@ function onStatus(username, status) {
     renderMe();
   }
   if (status.status === 'invisible' || status.status === 'offline') state.online.delete(username);
-  else if (username !== state.me?.username || status.status) state.online.add(username);
+  else state.online.add(username);
   renderMembers();
 }
 

@@ -49,11 +49,12 @@ export class Connection {
     if (this.ws) this.ws.close(1000);
   }
 
-  /** Drops the current socket and dials again (e.g. to start a fresh session). */
+  /** Drops the current socket and dials again at once (a fresh, unauthenticated
+   * connection, e.g. after logging out). */
   restart() {
     this.stopped = false;
-    if (this.ws) this.ws.close(1000);
-    else this.dial();
+    this.attempt = 0;
+    this.dial();
   }
 
   /** The server answered as expected: the next drop starts again with a short delay. */
