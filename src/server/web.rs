@@ -61,6 +61,11 @@ const ASSETS: &[File] = &[
         body: include_bytes!("../../web/client/dom.js"),
     },
     File {
+        path: "/client/permissions.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../web/client/permissions.js"),
+    },
+    File {
         path: "/client/render.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../web/client/render.js"),
@@ -252,6 +257,19 @@ mod tests {
         ] {
             assert!(!is_api_path(p), "{p}");
         }
+    }
+
+    #[test]
+    fn every_file_of_the_client_is_served() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/client");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| format!("/client/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.sort();
+        let mut served: Vec<String> = ASSETS.iter().map(|f| f.path.to_string()).collect();
+        served.sort();
+        assert_eq!(on_disk, served);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 import { $, h, replace } from './dom.js';
 import { Connection } from './socket.js';
+import { allowed } from './permissions.js';
 import { EMOJI, channelItem, dayDivider, memberItem, messageElement, snippet } from './render.js';
 
 const PAGE = 50;
@@ -108,36 +109,21 @@ function channelByName(name) {
   return state.channels.find((c) => c.name === name) ?? null;
 }
 
-/** The server's channel permission rules (PROTOCOL.md §7.3), to offer only what works. */
-function allowed(channel, action) {
-  const roles = Array.isArray(state.me?.roles) ? state.me.roles : [];
-  if (!channel) return false;
-  const perms = channel.permissions && typeof channel.permissions === 'object'
-    && Object.keys(channel.permissions).length ? channel.permissions : null;
-  const membership = { delete_own: ['user'], edit_own: ['user'], react: ['user'], pin: ['owner'] };
-  if (action in membership) {
-    const list = Array.isArray(perms?.[action]) ? perms[action] : membership[action];
-    return roles.some((r) => list.includes(r));
-  }
-  const list = perms ? perms[action] : ['owner'];
-  if (!Array.isArray(list)) return false;
-  for (const role of roles) {
-    if (list.includes('!' + role)) return false;
-    if (list.includes(role)) return true;
-  }
-  return false;
+/** `allowed` for the reader. */
+function mayIn(channel, action) {
+  return allowed(channel, action, state.me?.roles);
 }
 
 function can(action, msg) {
   const channel = channelByName(state.current);
   const mine = msg && state.me && msg.user === state.me.username;
   switch (action) {
-    case 'send': return allowed(channel, 'send');
-    case 'react': return allowed(channel, 'react') && state.caps.has('message_react_add');
-    case 'edit': return mine && allowed(channel, 'edit_own') && state.caps.has('message_edit');
-    case 'delete': return (mine ? allowed(channel, 'delete_own') : allowed(channel, 'delete'))
+    case 'send': return mayIn(channel, 'send');
+    case 'react': return mayIn(channel, 'react') && state.caps.has('message_react_add');
+    case 'edit': return mine && mayIn(channel, 'edit_own') && state.caps.has('message_edit');
+    case 'delete': return (mine ? mayIn(channel, 'delete_own') : mayIn(channel, 'delete'))
       && state.caps.has('message_delete');
-    case 'pin': return allowed(channel, 'pin') && state.caps.has('message_pin');
+    case 'pin': return mayIn(channel, 'pin') && state.caps.has('message_pin');
     default: return false;
   }
 }
@@ -923,7 +909,7 @@ function closePicker(restoreFocus) {
 
 function updateComposer() {
   const channel = channelByName(state.current);
-  const ok = state.authed && channel && allowed(channel, 'send');
+  const ok = state.authed && channel && mayIn(channel, 'send');
   const input = $('message-input');
   input.disabled = !ok;
   $('send-button').disabled = !ok;
