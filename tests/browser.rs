@@ -13,7 +13,9 @@ mod webdriver;
 use serde_json::{Value, json};
 
 use common::{Server, drain, prepared_dir, test_config, until, with_role};
-use webdriver::{Browser, Driver, ENTER, Element, ScreenshotsOnFailure, browser_available};
+use webdriver::{
+    ARROW_UP, Browser, Driver, ENTER, Element, ScreenshotsOnFailure, browser_available,
+};
 
 const PASSWORD: &str = "secret123";
 
@@ -583,6 +585,30 @@ fn history_unreads_voice_search_and_profile() {
         "return document.getElementById('me-name').textContent === 'Dave D';",
         json!([]),
     );
+    // From the keyboard only: Enter sends, Up in the empty composer edits the last own
+    // message, Enter saves; the others get the edit.
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "mine").unwrap();
+    dave.type_text(&input, ENTER).unwrap();
+    until(&mut carol, "message_new");
+    dave.type_text(&input, ARROW_UP).unwrap();
+    let focused = dave.wait_script(
+        "the edit box focused",
+        "const a = document.activeElement;
+         return a && a.getAttribute('aria-label') === 'Edit message' ? a.value : null;",
+        json!([]),
+    );
+    assert_eq!(focused, "mine");
+    let edit = dave.find("textarea[aria-label='Edit message']").unwrap();
+    dave.type_text(&edit, " too").unwrap();
+    dave.type_text(&edit, ENTER).unwrap();
+    let edited = until(&mut carol, "message_edit");
+    assert_eq!(edited["content"], "mine too");
+    assert_eq!(edited["message"]["user"], "USR:local_dave");
+    wait_message(&dave, "the edit shown", |m| {
+        m["text"] == "mine too" && m["edited"] == true
+    });
+
     dave.screenshot(&format!("{test}-desktop.png"));
     dave.dark();
     dave.screenshot(&format!("{test}-desktop-dark.png"));

@@ -25,6 +25,9 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// The WebDriver "Enter" key.
 pub const ENTER: &str = "\u{E007}";
 
+/// The WebDriver "Arrow Up" key.
+pub const ARROW_UP: &str = "\u{E013}";
+
 /// Whether the browser tests can run here. Without Chromium they are skipped with a
 /// printed reason, except in CI on x86_64, where a missing browser is a failure.
 pub fn browser_available(test: &str) -> bool {
