@@ -605,6 +605,48 @@ fn history_unreads_voice_search_and_profile() {
         m["text"] == "mine too" && m["edited"] == true
     });
 
+    // Others' messages: deletable with the channel's `delete` permission (moderators in
+    // general). Dave is made a moderator; after a reload his page offers Delete on Carol's.
+    let out = server.admin(&["grant-role", "dave", "moderator"]);
+    assert!(out.status.success(), "{out:?}");
+    let deadline = std::time::Instant::now() + webdriver::WAIT;
+    loop {
+        carol.send(json!({"cmd": "user_roles_get", "user": "USR:local_dave"}));
+        let roles = until(&mut carol, "user_roles_get");
+        if roles["roles"].to_string().contains("moderator") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the role never reached the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let sessions = server_has_sessions(&server);
+    dave.refresh();
+    if sessions {
+        wait_chat(&dave);
+    } else {
+        authenticate(&dave, "dave", "Log in");
+    }
+    dave.wait_click("the general channel", |b| {
+        b.find("#channel-list .channel[data-channel='general']")
+    });
+    wait_message(&dave, "carol's m120", |m| m["text"] == "m120");
+    message_action(&dave, "m120", "Delete");
+    message_action(&dave, "m120", "Confirm delete");
+    let deleted = until(&mut carol, "message_delete");
+    assert_eq!(deleted["channel"], "general");
+    dave.wait("m120 gone", |b| {
+        (!messages(b).iter().any(|m| m["text"] == "m120")).then_some(())
+    });
+    dave.wait_click("the random channel", |b| {
+        b.find("#channel-list .channel[data-channel='random']")
+    });
+    wait_message(&dave, "the random channel again", |m| {
+        m["text"] == "mine too"
+    });
+
     dave.screenshot(&format!("{test}-desktop.png"));
     dave.dark();
     dave.screenshot(&format!("{test}-desktop-dark.png"));
