@@ -101,11 +101,13 @@ fn info_reports_server_and_stats() {
 #[test]
 fn other_http_routes() {
     let server = Server::start();
-    let (status, body) = server.http("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Unknown paths below the API are JSON 404s; every other path is the web client.
+    let (status, body) = server.http("GET /info/nothing HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     assert_eq!(body, r#"{"error": "Not found"}"#);
-    let (status, _) = server.http("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    let (status, body) = server.http("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.starts_with("<!doctype html>"), "{body}");
     let (status, _) = server.http("OPTIONS /info HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 204 No Content");
     let mut raw = std::net::TcpStream::connect(server.addr).unwrap();

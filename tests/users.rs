@@ -228,14 +228,14 @@ fn welcome_message_for_new_accounts() {
     assert_eq!(welcome["message"]["user"], "originChats");
     assert_eq!(
         welcome["message"]["content"],
-        "Welcome USR:local_alice! Thanks for joining the server."
+        "Welcome alice! Thanks for joining the server."
     );
     // It is stored: a fresh client sees it in the history (so live messages render).
     alice.send(json!({"cmd": "messages_get", "channel": "general"}));
     alice.expect("unreads_update");
     assert_eq!(
         alice.recv()["messages"][0]["content"],
-        "Welcome USR:local_alice! Thanks for joining the server."
+        "Welcome alice! Thanks for joining the server."
     );
     // Logging in again does not welcome again.
     let mut again = server.connected();

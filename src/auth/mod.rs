@@ -50,7 +50,7 @@ pub fn refused(app: &App, session: &Session, failure: Failure) {
 pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_user: bool) {
     session.session_token.borrow_mut().forget_cookie();
     let validator = crate::random::validator();
-    let (ready, brief, invisible, username) = {
+    let (ready, brief, invisible, username, display_name) = {
         let dir = app.dir();
         let Some(user) = dir.user(user_id) else {
             return;
@@ -60,6 +60,11 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
             encode(&json!({"cmd": "user_connect", "user": user.brief_view(&dir.roles)})),
             user.is_invisible(),
             user.username.clone(),
+            // What clients show: the nickname (a local account's name), else the username.
+            user.nickname
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| user.username.clone()),
         )
     };
     session.send(encode(
@@ -87,7 +92,7 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
     }
     let welcome = &app.config.welcome;
     if new_user && welcome.enabled {
-        let text = welcome.message.replace("{username}", &username);
+        let text = welcome.message.replace("{username}", &display_name);
         app.post_as_server(&welcome.channel, text).await;
     }
     // The validator carries no authority; it is remembered only as the reference does.

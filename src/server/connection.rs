@@ -26,7 +26,7 @@ use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::{frames, http};
+use super::{frames, http, web};
 use crate::app::App;
 use crate::hub::Session;
 use crate::hub::outbox::Outgoing;
@@ -80,12 +80,8 @@ fn route(app: &App, request: &http::Request) -> http::Response {
     match (request.method.as_str(), request.route()) {
         ("OPTIONS", _) => http::Response::no_content(),
         ("GET" | "HEAD", "/info") => http::Response::json("200 OK", app.info()),
-        ("GET" | "HEAD", "/") => http::Response::new(
-            "400 Bad Request",
-            "text/plain; charset=utf-8",
-            &b"This is an OriginChats server: connect with a WebSocket client (ws://host:port/).\n"
-                [..],
-        ),
+        // The built-in web client: `/` without an upgrade, and any path outside the API.
+        ("GET" | "HEAD", path) if !web::is_api_path(path) => web::serve(request),
         _ => http::Response::not_found(),
     }
 }

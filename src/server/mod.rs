@@ -8,6 +8,7 @@ pub mod error;
 pub mod frames;
 pub mod http;
 pub mod session_route;
+pub mod web;
 
 use std::cell::Cell;
 use std::io::Write;

@@ -1,0 +1,114 @@
+// The WebSocket to the server this page came from (ws:// on http, wss:// on https), with
+// reconnection: after a drop or a server restart it dials again with a growing, jittered
+// delay (0.5 s doubling up to 15 s), and at once when the browser says it is back online.
+// The server sends a heartbeat every 30 s; a socket silent for much longer is treated as
+// dead, since a lost network often never reports a close.
+
+const MIN_DELAY_MS = 500;
+const MAX_DELAY_MS = 15000;
+const SILENCE_LIMIT_MS = 75000;
+
+export class Connection {
+  /**
+   * `handlers.packet(p)` gets every packet; `handlers.open()` and `handlers.closed(willRetry,
+   * delayMs)` report the socket's state.
+   */
+  constructor(handlers) {
+    this.handlers = handlers;
+    this.ws = null;
+    this.attempt = 0;
+    this.stopped = true;
+    this.retryTimer = null;
+    this.lastPacket = 0;
+    setInterval(() => this.checkAlive(), 5000);
+    window.addEventListener('online', () => {
+      if (!this.stopped && !this.isOpen()) this.dial();
+    });
+  }
+
+  /** The WebSocket URL of this page's origin. */
+  static url() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/`;
+  }
+
+  isOpen() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Connects, and keeps reconnecting until `stop()`. */
+  start() {
+    this.stopped = false;
+    this.dial();
+  }
+
+  /** Closes the socket and stays closed. */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    if (this.ws) this.ws.close(1000);
+  }
+
+  /** Drops the current socket and dials again at once (a fresh, unauthenticated
+   * connection, e.g. after logging out). */
+  restart() {
+    this.stopped = false;
+    this.attempt = 0;
+    this.dial();
+  }
+
+  /** The server answered as expected: the next drop starts again with a short delay. */
+  healthy() {
+    this.attempt = 0;
+  }
+
+  dial() {
+    clearTimeout(this.retryTimer);
+    if (this.ws) {
+      this.ws.onclose = null;
+      this.ws.close();
+    }
+    const ws = new WebSocket(Connection.url());
+    this.ws = ws;
+    this.lastPacket = Date.now();
+    ws.onopen = () => {
+      this.lastPacket = Date.now();
+      this.handlers.open?.();
+    };
+    ws.onmessage = (event) => {
+      this.lastPacket = Date.now();
+      let packet;
+      try {
+        packet = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (!packet || typeof packet !== 'object') return;
+      this.handlers.packet(packet);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.stopped) {
+        this.handlers.closed?.(false, 0);
+        return;
+      }
+      const base = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** this.attempt);
+      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+      this.attempt = Math.min(this.attempt + 1, 10);
+      this.handlers.closed?.(true, delay);
+      this.retryTimer = setTimeout(() => this.dial(), delay);
+    };
+  }
+
+  checkAlive() {
+    if (this.isOpen() && Date.now() - this.lastPacket > SILENCE_LIMIT_MS) this.ws.close();
+  }
+
+  /** Sends a packet; false when the socket is not open. */
+  send(packet) {
+    if (!this.isOpen()) return false;
+    this.ws.send(JSON.stringify(packet));
+    return true;
+  }
+}
