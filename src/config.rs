@@ -160,6 +160,10 @@ pub struct Welcome {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Storage {
     pub sync: SyncMode,
+    /// How often the server looks for commits by another process (the admin command line)
+    /// and reloads accounts, roles and channels. The check is one cheap query; the tests
+    /// make it short so that they do not wait for it.
+    pub watch_interval_ms: u64,
 }
 
 /// How hard a commit is pushed to disk.
@@ -386,6 +390,9 @@ impl Config {
         if self.rotur.timeout_seconds == 0 {
             return Err(bad("rotur.timeout_seconds", "must be at least 1"));
         }
+        if self.storage.watch_interval_ms < 10 {
+            return Err(bad("storage.watch_interval_ms", "must be at least 10"));
+        }
         Ok(())
     }
 }
@@ -522,6 +529,19 @@ mod tests {
     fn a_null_section_is_a_type_error_not_a_default() {
         let e = p(r#"{"rotur":null}"#).unwrap_err().to_string();
         assert!(e.contains("`rotur` has the wrong type"), "{e}");
+    }
+
+    #[test]
+    fn a_watch_interval_below_10_ms_is_refused() {
+        let e = p(r#"{"storage":{"watch_interval_ms":0}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`storage.watch_interval_ms`: must be at least 10"),
+            "{e}"
+        );
+        let (c, _) = p(r#"{"storage":{"watch_interval_ms":50}}"#).unwrap();
+        assert_eq!(c.storage.watch_interval_ms, 50);
     }
 
     #[test]

@@ -51,13 +51,13 @@ pub struct Server {
 }
 
 /// The test configuration: loopback, port 0, fast bcrypt, no welcome message (its own test
-/// turns it on), plus `overrides` merged in.
+/// turns it on), admin changes noticed within 50 ms, plus `overrides` merged in.
 pub fn test_config(overrides: Value) -> Value {
     let mut config: Value = serde_json::from_str(include_str!("../../config.json")).unwrap();
     merge(
         &mut config,
         json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4},
-               "welcome": {"enabled": false}}),
+               "welcome": {"enabled": false}, "storage": {"watch_interval_ms": 50}}),
     );
     merge(&mut config, overrides);
     config
