@@ -39,7 +39,8 @@ pub enum Source {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub websocket: Websocket,
-    /// Sent verbatim in the handshake, `/info` and `server_info` (any keys).
+    /// Sent as is in the handshake, `/info` and `server_info` (any keys; the built-in
+    /// `name` and `owner` fill in for those the file leaves out).
     pub server: Map<String, Value>,
     /// Sent verbatim in the handshake.
     pub limits: Limits,
