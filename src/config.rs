@@ -3,8 +3,16 @@
 //! The file uses the original server's key names where they exist (`websocket`, `server`,
 //! `limits`, `auth_mode`, `cracked`, `DB.users.default.roles`, `rate_limiting`,
 //! `attachments`), so a config written for it loads unchanged. Keys of our own live in
-//! their own sections (`connections`, `rotur`, `storage`) and are documented in README.md.
-//! Keys we do not use are reported once at startup and otherwise ignored.
+//! their own sections (`connections`, `rotur`, `storage`, `welcome`) and are documented in
+//! README.md.
+//!
+//! The `config.json` of this repository is built in and is the only place defaults are
+//! written down. The user's file is laid over it (objects key by key, at every depth; any
+//! other value, a list included, replaces the built-in one) and the result is deserialized
+//! once. So a new setting is a field here plus its key in `config.json` (a field without a
+//! built-in key fails the `embedded_defaults_*` test), and a user's file needs only the keys
+//! it changes. Keys that no field reads are found during that same deserialization and
+//! reported once at startup; otherwise they are ignored.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,8 +20,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The configuration shipped with the server, also used when no file exists.
+/// The configuration shipped with the server: every default, and what runs when no file
+/// exists.
 pub const DEFAULT_CONFIG: &str = include_str!("../config.json");
+
+/// How the built-in file is named in error messages.
+const EMBEDDED: &str = "<embedded config.json>";
 
 /// Where the configuration came from, for the startup log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,15 +35,20 @@ pub enum Source {
     Defaults(PathBuf),
 }
 
-/// The whole configuration.
+/// The whole configuration. Every field's default is its key in the built-in `config.json`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Config {
     pub websocket: Websocket,
-    /// Sent verbatim in the handshake, `/info` and `server_info` (any keys).
+    /// Sent as is in the handshake, `/info` and `server_info` (any keys; the built-in
+    /// `name` and `owner` fill in for those the file leaves out).
     pub server: Map<String, Value>,
     /// Sent verbatim in the handshake.
     pub limits: Limits,
+    /// `cracked` (local accounts and Rotur tokens), `cracked-only` or `rotur`; read it
+    /// through [`Config::auth_mode`]. The built-in default is `cracked`, both with no file
+    /// and with a file that leaves the key out (the original server takes `rotur` for a
+    /// missing key): a server on a LAN without internet can only log people in with local
+    /// accounts.
     pub auth_mode: String,
     pub cracked: Cracked,
     #[serde(rename = "DB")]
@@ -45,7 +62,6 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Websocket {
     pub host: String,
     pub port: u16,
@@ -60,33 +76,28 @@ pub struct Limits {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Cracked {
     pub allow_registration: bool,
     /// bcrypt cost for new password hashes (the original server uses 12).
     pub bcrypt_cost: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Db {
     pub users: DbUsers,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct DbUsers {
     pub default: DefaultUser,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct DefaultUser {
     pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct RateLimiting {
     pub enabled: bool,
     pub messages_per_minute: u32,
@@ -95,7 +106,6 @@ pub struct RateLimiting {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Attachments {
     pub enabled: bool,
     pub max_size: u64,
@@ -106,7 +116,6 @@ pub struct Attachments {
 
 /// Our own section: everything that bounds what one client can cost.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Connections {
     /// Open connections at most; the next one is refused (HTTP 503) and logged.
     pub max: usize,
@@ -132,7 +141,6 @@ pub struct Connections {
 
 /// Our own section: the Rotur token validation call.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Rotur {
     pub validate_url: String,
     pub timeout_seconds: u64,
@@ -142,7 +150,6 @@ pub struct Rotur {
 /// bundled welcome plugin does. It also gives a fresh server a first message: the web
 /// client does not show live messages in a channel whose history is empty.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Welcome {
     pub enabled: bool,
     pub channel: String,
@@ -150,21 +157,14 @@ pub struct Welcome {
     pub message: String,
 }
 
-impl Default for Welcome {
-    fn default() -> Self {
-        Welcome {
-            enabled: true,
-            channel: "general".into(),
-            message: "Welcome {username}! Thanks for joining the server.".into(),
-        }
-    }
-}
-
 /// Our own section: the SQLite store.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
 pub struct Storage {
     pub sync: SyncMode,
+    /// How often the server looks for commits by another process (the admin command line)
+    /// and reloads accounts, roles and channels. The check is one cheap query; the tests
+    /// make it short so that they do not wait for it.
+    pub watch_interval_ms: u64,
 }
 
 /// How hard a commit is pushed to disk.
@@ -189,12 +189,14 @@ pub enum AuthMode {
 }
 
 impl Config {
-    /// The embedded defaults.
+    /// The built-in configuration alone, as a server with no file runs.
+    ///
+    /// # Panics
+    /// If the embedded `config.json` is invalid, which its unit tests rule out.
     pub fn defaults() -> Config {
-        // The embedded file is tested to parse (see the tests below).
-        parse(DEFAULT_CONFIG, Path::new("<embedded config.json>"))
+        parse(DEFAULT_CONFIG, Path::new(EMBEDDED))
             .map(|(c, _)| c)
-            .unwrap_or_else(|e| panic!("embedded config.json is invalid: {e}"))
+            .unwrap_or_else(|e| panic!("the embedded config.json is invalid: {e}"))
     }
 
     pub fn auth_mode(&self) -> AuthMode {
@@ -270,7 +272,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Loads the configuration from `path`; a missing file means the embedded defaults.
+/// Loads the configuration from `path`; a missing file means the built-in one alone.
 /// Returns the config, where it came from, and the keys it does not use.
 pub fn load(path: &Path) -> Result<(Config, Source, Vec<String>), ConfigError> {
     match std::fs::read_to_string(path) {
@@ -278,11 +280,10 @@ pub fn load(path: &Path) -> Result<(Config, Source, Vec<String>), ConfigError> {
             let (config, unused) = parse(&text, path)?;
             Ok((config, Source::File(path.to_path_buf()), unused))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
-            Config::defaults(),
-            Source::Defaults(path.to_path_buf()),
-            Vec::new(),
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (config, unused) = parse(DEFAULT_CONFIG, Path::new(EMBEDDED))?;
+            Ok((config, Source::Defaults(path.to_path_buf()), unused))
+        }
         Err(error) => Err(ConfigError::Read {
             path: path.to_path_buf(),
             error,
@@ -290,8 +291,32 @@ pub fn load(path: &Path) -> Result<(Config, Source, Vec<String>), ConfigError> {
     }
 }
 
-/// Parses configuration text. `path` is only used in error messages.
+/// Parses the user's configuration text, laid over the built-in one. Returns the config
+/// and the keys no setting reads (dotted paths, in the order of the user's file). `path` is
+/// only used in error messages.
 pub fn parse(text: &str, path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+    let mut value = json_object(text, path)?;
+    fill_in(
+        &mut value,
+        json_object(DEFAULT_CONFIG, Path::new(EMBEDDED))?,
+    );
+    let mut unused = Vec::new();
+    let mut note_unused = |key: serde_ignored::Path<'_>| unused.push(key.to_string());
+    let config: Config = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        &value,
+        &mut note_unused,
+    ))
+    .map_err(|e| ConfigError::Type {
+        path: path.to_path_buf(),
+        key: e.path().to_string(),
+        error: strip_position(&e.inner().to_string()),
+    })?;
+    config.validate(path)?;
+    Ok((config, unused))
+}
+
+/// Parses `text` as JSON, which must be an object.
+fn json_object(text: &str, path: &Path) -> Result<Value, ConfigError> {
     let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
         line: e.line(),
@@ -305,16 +330,24 @@ pub fn parse(text: &str, path: &Path) -> Result<(Config, Vec<String>), ConfigErr
             error: "expected a JSON object".into(),
         });
     }
-    let config: Config =
-        serde_path_to_error::deserialize(&value).map_err(|e| ConfigError::Type {
-            path: path.to_path_buf(),
-            key: e.path().to_string(),
-            error: strip_position(&e.inner().to_string()),
-        })?;
-    config.validate(path)?;
-    let mut unused = Vec::new();
-    collect_unused(&value, &known_keys(), "", &mut unused);
-    Ok((config, unused))
+    Ok(value)
+}
+
+/// Adds to `user` every key of `defaults` it lacks, recursing where both sides hold an
+/// object; anything the user wrote is kept as written. The user's keys come first, so the
+/// unused keys are reported in the order of the user's file.
+fn fill_in(user: &mut Value, defaults: Value) {
+    let (Value::Object(user), Value::Object(defaults)) = (user, defaults) else {
+        return;
+    };
+    for (key, default) in defaults {
+        match user.get_mut(&key) {
+            Some(value) => fill_in(value, default),
+            None => {
+                user.insert(key, default);
+            }
+        }
+    }
 }
 
 impl Config {
@@ -358,6 +391,9 @@ impl Config {
         if self.rotur.timeout_seconds == 0 {
             return Err(bad("rotur.timeout_seconds", "must be at least 1"));
         }
+        if self.storage.watch_interval_ms < 10 {
+            return Err(bad("storage.watch_interval_ms", "must be at least 10"));
+        }
         Ok(())
     }
 }
@@ -370,144 +406,18 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// A tree of the keys this server reads. `None` children = any keys below are fine.
-struct Known(&'static [(&'static str, Option<Known>)]);
-
-fn known_keys() -> Known {
-    Known(&[
-        ("websocket", Some(Known(&[("host", None), ("port", None)]))),
-        ("server", None),
-        ("limits", None),
-        ("auth_mode", None),
-        (
-            "cracked",
-            Some(Known(&[
-                ("allow_registration", None),
-                ("bcrypt_cost", None),
-            ])),
-        ),
-        (
-            "DB",
-            Some(Known(&[(
-                "users",
-                Some(Known(&[("default", Some(Known(&[("roles", None)])))])),
-            )])),
-        ),
-        (
-            "rate_limiting",
-            Some(Known(&[
-                ("enabled", None),
-                ("messages_per_minute", None),
-                ("burst_limit", None),
-                ("cooldown_seconds", None),
-            ])),
-        ),
-        ("attachments", None),
-        (
-            "connections",
-            Some(Known(&[
-                ("max", None),
-                ("max_message_bytes", None),
-                ("send_queue_packets", None),
-                ("send_queue_bytes", None),
-                ("socket_send_buffer_bytes", None),
-                ("handshake_timeout_seconds", None),
-                ("ping_interval_seconds", None),
-                ("idle_timeout_seconds", None),
-                ("max_failed_auth", None),
-            ])),
-        ),
-        (
-            "rotur",
-            Some(Known(&[("validate_url", None), ("timeout_seconds", None)])),
-        ),
-        ("storage", Some(Known(&[("sync", None)]))),
-        (
-            "welcome",
-            Some(Known(&[
-                ("enabled", None),
-                ("channel", None),
-                ("message", None),
-            ])),
-        ),
-    ])
-}
-
-fn collect_unused(value: &Value, known: &Known, prefix: &str, out: &mut Vec<String>) {
-    let Some(map) = value.as_object() else { return };
-    for (key, child) in map {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match known.0.iter().find(|(k, _)| k == key) {
-            None => out.push(path),
-            Some((_, Some(sub))) => collect_unused(child, sub, &path, out),
-            Some((_, None)) => {}
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            websocket: Websocket::default(),
-            server: default_server(),
-            limits: Limits::default(),
-            auth_mode: "rotur".into(),
-            cracked: Cracked::default(),
-            db: Db::default(),
-            rate_limiting: RateLimiting::default(),
-            attachments: Attachments::default(),
-            connections: Connections::default(),
-            rotur: Rotur::default(),
-            storage: Storage::default(),
-            welcome: Welcome::default(),
-        }
-    }
-}
-
-fn default_server() -> Map<String, Value> {
-    let mut owner = Map::new();
-    owner.insert("name".into(), Value::from("Admin"));
-    let mut server = Map::new();
-    server.insert("name".into(), Value::from("My OriginChats Server"));
-    server.insert("owner".into(), Value::Object(owner));
-    server
-}
-
-impl Default for Websocket {
-    fn default() -> Self {
-        Websocket {
-            host: "127.0.0.1".into(),
-            port: 5613,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::from_raw(Map::new()).unwrap_or_else(|_| unreachable!("empty limits are valid"))
-    }
-}
-
 impl Limits {
-    fn from_raw(mut raw: Map<String, Value>) -> Result<Limits, String> {
-        let mut number = |key: &str, default: usize| -> Result<usize, String> {
-            match raw.get(key) {
-                None => {
-                    raw.insert(key.into(), Value::from(default));
-                    Ok(default)
-                }
-                Some(v) => v
-                    .as_u64()
-                    .map(|n| n as usize)
-                    .ok_or_else(|| format!("`{key}` must be a non-negative integer")),
-            }
+    /// Reads the two numbers we use; `raw` already holds the built-in values for any the
+    /// user's file leaves out.
+    fn from_raw(raw: Map<String, Value>) -> Result<Limits, String> {
+        let number = |key: &str| -> Result<usize, String> {
+            raw.get(key)
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| format!("`{key}` must be a non-negative integer"))
         };
-        let post_content = number("post_content", 2000)?;
-        let search_results = number("search_results", 30)?.max(1);
+        let post_content = number("post_content")?;
+        let search_results = number("search_results")?.max(1);
         Ok(Limits {
             raw,
             post_content,
@@ -520,81 +430,6 @@ impl<'de> Deserialize<'de> for Limits {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Map::<String, Value>::deserialize(d)?;
         Limits::from_raw(raw).map_err(serde::de::Error::custom)
-    }
-}
-
-impl Default for Cracked {
-    fn default() -> Self {
-        Cracked {
-            allow_registration: true,
-            bcrypt_cost: 12,
-        }
-    }
-}
-
-impl Default for DefaultUser {
-    fn default() -> Self {
-        DefaultUser {
-            roles: vec!["user".into()],
-        }
-    }
-}
-
-impl Default for RateLimiting {
-    fn default() -> Self {
-        RateLimiting {
-            enabled: true,
-            messages_per_minute: 60,
-            burst_limit: 10,
-            cooldown_seconds: 30,
-        }
-    }
-}
-
-impl Default for Attachments {
-    fn default() -> Self {
-        Attachments {
-            enabled: false,
-            max_size: 104_857_600,
-            allowed_types: ["image/*", "video/*", "audio/*", "application/pdf"]
-                .map(String::from)
-                .to_vec(),
-            max_attachments_per_user: -1,
-            permanent_tiers: vec!["pro".into(), "max".into()],
-        }
-    }
-}
-
-impl Default for Connections {
-    fn default() -> Self {
-        Connections {
-            max: 512,
-            max_message_bytes: 64 * 1024,
-            send_queue_packets: 256,
-            send_queue_bytes: 1024 * 1024,
-            socket_send_buffer_bytes: 64 * 1024,
-            handshake_timeout_seconds: 10,
-            ping_interval_seconds: 30,
-            idle_timeout_seconds: 90,
-            max_failed_auth: 10,
-        }
-    }
-}
-
-impl Default for Rotur {
-    fn default() -> Self {
-        Rotur {
-            validate_url: "https://api.rotur.dev/validate".into(),
-            timeout_seconds: 5,
-        }
-    }
-}
-
-impl Default for Storage {
-    fn default() -> Self {
-        Storage {
-            sync: SyncMode::Normal,
-        }
     }
 }
 
@@ -643,6 +478,71 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("post_content"), "{e}");
+    }
+
+    #[test]
+    fn a_file_without_auth_mode_gets_the_built_in_cracked() {
+        let (c, unused) = p("{}").unwrap();
+        assert_eq!(c.auth_mode, "cracked");
+        assert_eq!(c.auth_mode(), AuthMode::Cracked);
+        assert!(unused.is_empty(), "{unused:?}");
+    }
+
+    #[test]
+    fn a_section_is_completed_key_by_key_and_lists_are_replaced() {
+        let (c, _) = p(r#"{"websocket":{"port":7000},"connections":{"max":3},
+            "server":{"name":"Club"},"DB":{"users":{"default":{"roles":["member"]}}},
+            "attachments":{"allowed_types":["image/png"]}}"#)
+        .unwrap();
+        assert_eq!(
+            (c.websocket.host.as_str(), c.websocket.port),
+            ("0.0.0.0", 7000)
+        );
+        assert_eq!(c.connections.max, 3);
+        assert_eq!(c.connections.max_message_bytes, 65536);
+        assert_eq!(c.server["name"], "Club");
+        assert_eq!(c.server["owner"]["name"], "Admin");
+        assert_eq!(c.db.users.default.roles, ["member"]);
+        assert_eq!(c.attachments.allowed_types, ["image/png"]);
+        assert_eq!(c.attachments.max_size, 104_857_600);
+    }
+
+    #[test]
+    fn limits_keep_the_users_extra_keys_and_the_built_in_numbers() {
+        let (c, unused) = p(r#"{"limits":{"post_content":500,"upload_mb":5}}"#).unwrap();
+        assert_eq!((c.limits.post_content, c.limits.search_results), (500, 30));
+        assert_eq!(
+            Value::Object(c.limits.raw),
+            serde_json::json!({"post_content": 500, "upload_mb": 5, "search_results": 30})
+        );
+        assert!(unused.is_empty(), "limits is sent as is: {unused:?}");
+    }
+
+    #[test]
+    fn unused_keys_are_found_at_any_depth() {
+        let (_, unused) =
+            p(r#"{"connections":{"maxx":1},"storage":{"sync":"full","wal":true},"x":[1]}"#)
+                .unwrap();
+        assert_eq!(unused, ["connections.maxx", "storage.wal", "x"]);
+    }
+
+    #[test]
+    fn a_null_section_is_a_type_error_not_a_default() {
+        let e = p(r#"{"rotur":null}"#).unwrap_err().to_string();
+        assert!(e.contains("`rotur` has the wrong type"), "{e}");
+    }
+
+    #[test]
+    fn a_watch_interval_below_10_ms_is_refused() {
+        let e = p(r#"{"storage":{"watch_interval_ms":0}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`storage.watch_interval_ms`: must be at least 10"),
+            "{e}"
+        );
+        let (c, _) = p(r#"{"storage":{"watch_interval_ms":50}}"#).unwrap();
+        assert_eq!(c.storage.watch_interval_ms, 50);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, drain, err, until, with_role};
+use common::{Server, err, until, with_role};
 use serde_json::{Value, json};
 
 fn names(list: &Value) -> Vec<String> {
@@ -20,7 +20,7 @@ fn create_update_move_delete() {
     let server = Server::start();
     let mut owner = with_role(&server, "alice", "owner");
     let mut bob = server.register("bob");
-    drain(&mut owner, 200);
+    owner.sync();
     assert_eq!(
         bob.request(json!({"cmd": "channel_create", "name": "x", "type": "text"})),
         err(
@@ -153,7 +153,7 @@ fn create_update_move_delete() {
     );
     // Recreating the name starts a new history: only the server's first line.
     owner.request(json!({"cmd": "channel_create", "name": "updates", "type": "text", "permissions": {"view": ["user"], "send": ["user"]}}));
-    drain(&mut owner, 200);
+    owner.sync();
     owner.send(json!({"cmd": "messages_get", "channel": "updates"}));
     owner.expect("unreads_update");
     let history = owner.recv()["messages"].clone();
@@ -166,12 +166,12 @@ fn deleting_a_voice_channel_takes_its_participants_out() {
     let server = Server::start();
     let mut owner = with_role(&server, "alice", "owner");
     owner.request(json!({"cmd": "channel_create", "name": "talk", "type": "voice", "permissions": {"view": ["user"]}}));
-    drain(&mut owner, 200);
+    owner.sync();
     let mut bob = server.register("bob");
-    drain(&mut owner, 200);
+    owner.sync();
     bob.send(json!({"cmd": "voice_join", "channel": "talk", "peer_id": "pb"}));
     until(&mut bob, "voice_join");
-    drain(&mut owner, 200);
+    owner.sync();
     owner.send(json!({"cmd": "channel_delete", "name": "talk"}));
     assert_eq!(
         bob.recv(),

@@ -5,6 +5,8 @@ mod common;
 use std::process::Command;
 
 use common::binary;
+use originchats_server::config::{self, AuthMode, Source};
+use serde_json::json;
 
 fn run_with_config(text: Option<&str>) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
@@ -64,6 +66,40 @@ fn a_reference_config_is_accepted_and_unused_keys_logged() {
     config["DB"]["channels"] = serde_json::json!("db/channels.json");
     let server = common::Server::in_dir(dir, config);
     server.wait_log("config keys this server does not use (ignored): DB.channels, service");
+}
+
+/// No file at all: the built-in config.json alone, whose `auth_mode` is `cracked`.
+#[test]
+fn no_file_means_local_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("config.json");
+    let (config, source, unused) = config::load(&missing).unwrap();
+    assert_eq!(source, Source::Defaults(missing));
+    assert_eq!(config.auth_mode(), AuthMode::Cracked);
+    assert!(unused.is_empty(), "{unused:?}");
+}
+
+/// A file that leaves `auth_mode` out (and almost everything else) gets the same as no
+/// file: local accounts, every other key from the built-in config.json.
+#[test]
+fn a_file_without_auth_mode_means_local_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4}});
+    let (parsed, _) = config::parse(&config.to_string(), "config.json".as_ref()).unwrap();
+    assert_eq!(parsed.auth_mode(), AuthMode::Cracked);
+    let server = common::Server::in_dir(dir, config);
+    server.wait_log("(cracked mode,");
+    let mut c = server.client();
+    let handshake = c.expect("handshake");
+    assert_eq!(handshake["val"]["auth_mode"], "cracked");
+    assert_eq!(handshake["val"]["server"]["name"], "My OriginChats Server");
+    c.register("alice", "secret123");
+    // The built-in welcome section is on.
+    assert_eq!(
+        c.expect("message_new")["message"]["content"],
+        "Welcome alice! Thanks for joining the server."
+    );
 }
 
 #[test]

@@ -3,12 +3,16 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Client, Server};
 use serde_json::json;
+
+/// Acknowledged messages after which the server is killed (mid-load: the writers go on):
+/// well past the 20 the test needs. A slow machine gets the 1.5 s deadline instead.
+const ENOUGH: usize = 400;
 
 #[test]
 fn acknowledged_messages_survive_sigkill() {
@@ -17,9 +21,9 @@ fn acknowledged_messages_survive_sigkill() {
     let mut clients: Vec<Client> = names.iter().map(|n| server.register(n)).collect();
     // Drain presence packets.
     for c in clients.iter_mut() {
-        while c.try_recv(Duration::from_millis(200)).is_ok() {}
+        c.sync();
     }
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let acked = Arc::new((Mutex::new(Vec::<String>::new()), Condvar::new()));
     let deadline = Instant::now() + Duration::from_millis(1500);
     let workers: Vec<_> = clients
         .into_iter()
@@ -41,7 +45,8 @@ fn acknowledged_messages_survive_sigkill() {
                     loop {
                         match c.try_recv(Duration::from_secs(5)) {
                             Ok(p) if p["listener"] == "ack" => {
-                                acked.lock().unwrap().push(p["message"]["id"].as_str().unwrap().to_string());
+                                acked.0.lock().unwrap().push(p["message"]["id"].as_str().unwrap().to_string());
+                                acked.1.notify_all();
                                 break;
                             }
                             Ok(_) => continue,
@@ -56,12 +61,22 @@ fn acknowledged_messages_survive_sigkill() {
             })
         })
         .collect();
-    thread::sleep(deadline - Instant::now());
+    // Kill while the writers are busy, once enough is acknowledged (or at the deadline).
+    drop(
+        acked
+            .1
+            .wait_timeout_while(
+                acked.0.lock().unwrap(),
+                deadline.saturating_duration_since(Instant::now()),
+                |ids| ids.len() < ENOUGH,
+            )
+            .unwrap(),
+    );
     let dir = server.kill();
     for w in workers {
         w.join().unwrap();
     }
-    let acked = acked.lock().unwrap().clone();
+    let acked = acked.0.lock().unwrap().clone();
     assert!(
         acked.len() > 20,
         "only {} messages were acknowledged",

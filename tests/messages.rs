@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Client, Server, err};
 use serde_json::{Value, json};
 
@@ -335,15 +333,14 @@ fn pins_need_the_pin_permission_and_report_the_state() {
     );
     drop(alice);
     bob.expect("user_disconnect");
-    assert!(
-        server
-            .admin(&["grant-role", "alice", "owner"])
-            .status
-            .success()
+    let mut alice = admin_until_roles(
+        &server,
+        &["grant-role", "alice", "owner"],
+        "alice",
+        json!(["owner", "user"]),
     );
-    let mut alice = wait_for_roles(&server, "alice", json!(["owner", "user"]));
     // Presence packets of alice's attempts.
-    while bob.try_recv(Duration::from_millis(300)).is_ok() {}
+    bob.sync();
     alice.send(json!({"cmd": "message_pin", "channel": "general", "id": id}));
     let pinned = json!({"cmd": "message_pin", "id": id, "channel": "general", "pinned": true, "global": true});
     assert_eq!(bob.recv(), pinned);
@@ -375,26 +372,21 @@ fn pins_need_the_pin_permission_and_report_the_state() {
         alice.request(json!({"cmd": "message_pin", "id": id})),
         err("message_pin", "Channel name not provided")
     );
-    let _ = bob.try_recv(Duration::from_millis(10));
 }
 
-/// Logs in until the server has picked up a role change made with the admin command line.
-pub fn wait_for_roles(server: &Server, name: &str, roles: Value) -> Client {
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    loop {
+/// Runs `admin …` and logs in until the server has picked up the role change.
+fn admin_until_roles(server: &Server, args: &[&str], name: &str, roles: Value) -> Client {
+    let failure = format!("roles never became {roles}");
+    server.admin_applied(args, &failure, || {
         let mut c = server.connected();
         let ready = c.login(name, "secret123");
         if ready["user"]["roles"] == roles {
             c.expect("user_connect");
-            return c;
+            return Some(c);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "roles never became {roles}"
-        );
-        drop(c);
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        server.close(c);
+        None
+    })
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, drain, err, until, with_role};
+use common::{Server, err, until, with_role};
 use serde_json::{Value, json};
 
 #[test]
@@ -13,7 +13,7 @@ fn ban_disconnects_every_connection_and_unban_lets_back_in() {
     let mut bob = server.register("bob");
     let mut bob2 = server.connected();
     bob2.login("bob", "secret123");
-    drain(&mut owner, 200);
+    owner.sync();
     assert_eq!(
         bob.request(json!({"cmd": "user_ban", "user": "USR:local_alice"})),
         err("user_ban", "Access denied: 'owner' role required")
@@ -76,8 +76,8 @@ fn timeout_reaches_every_connection_and_reset_clears_it() {
     let mut bob = server.register("bob");
     let mut bob2 = server.connected();
     bob2.login("bob", "secret123");
-    drain(&mut owner, 200);
-    drain(&mut bob, 200);
+    owner.sync();
+    bob.sync();
     assert_eq!(
         owner.request(json!({"cmd": "user_timeout", "user": "USR:local_bob", "timeout": 0})),
         err("user_timeout", "Timeout must be a positive integer")
@@ -127,7 +127,7 @@ fn user_leave_deletes_the_account_and_closes() {
     let server = Server::start();
     let mut alice = server.register("alice");
     let mut dave = server.register("dave");
-    drain(&mut alice, 200);
+    alice.sync();
     dave.send(json!({"cmd": "user_leave", "listener": "bye"}));
     assert_eq!(
         dave.recv(),
@@ -155,7 +155,7 @@ fn server_update_is_live_and_persists() {
     let server = Server::start();
     let mut owner = with_role(&server, "alice", "owner");
     let mut bob = server.register("bob");
-    drain(&mut owner, 200);
+    owner.sync();
     assert_eq!(
         bob.request(json!({"cmd": "server_update", "name": "x"})),
         err(
@@ -205,7 +205,7 @@ fn user_update_sets_nicknames_for_staff() {
     let server = Server::start();
     let mut admin = with_role(&server, "ada", "admin");
     let mut bob = server.register("bob");
-    drain(&mut admin, 200);
+    admin.sync();
     assert_eq!(
         bob.request(
             json!({"cmd": "user_update", "user": "USR:local_ada", "updates": {"nickname": "x"}})
@@ -246,7 +246,7 @@ fn user_update_sets_nicknames_for_staff() {
         );
     }
     let _owner = with_role(&server, "olga", "owner");
-    drain(&mut admin, 300);
+    admin.sync();
     assert_eq!(
         admin.request(
             json!({"cmd": "user_update", "user": "USR:local_olga", "updates": {"nickname": "boss"}})

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::Server;
 use serde_json::json;
 
@@ -23,9 +21,9 @@ fn connections_are_counted_per_user() {
     );
     let mut tab2 = server.connected();
     tab2.login("alice", "secret123");
-    watcher.expect_silence(Duration::from_millis(300));
-    drop(tab1);
-    watcher.expect_silence(Duration::from_millis(500));
+    watcher.expect_quiet();
+    server.close(tab1);
+    watcher.expect_quiet();
     drop(tab2);
     assert_eq!(
         watcher.recv(),
@@ -62,15 +60,15 @@ fn color_comes_from_the_first_role_and_roles_change_live() {
     let server = Server::start();
     let alice = server.register("alice");
     drop(alice);
+    let seen = server.reloads();
     let out = server.admin(&["grant-role", "alice", "owner"]);
     assert!(out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("USR:local_alice now has the role owner")
     );
-    let mut watcher = server.register("watcher");
-    // The running server reloads within seconds; log in until the new roles show.
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    loop {
+    let _watcher = server.register("watcher");
+    // After each reload of the running server, log in until the new roles show.
+    server.after_reloads(seen, "grant never took effect", || {
         let mut c = server.connected();
         let ready = c.login("alice", "secret123");
         if ready["user"]["roles"] == json!(["owner", "user"]) {
@@ -79,14 +77,9 @@ fn color_comes_from_the_first_role_and_roles_change_live() {
                 connect["user"],
                 json!({"username": "USR:local_alice", "roles": ["owner", "user"], "color": "#9400D3", "nickname": "alice"})
             );
-            break;
+            return Some(());
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "grant never took effect"
-        );
-        drop(c);
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = watcher.try_recv(Duration::from_millis(10));
+        server.close(c);
+        None
+    });
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, drain, err, until, with_role};
+use common::{Server, err, until, with_role};
 use serde_json::json;
 
 #[test]
@@ -11,7 +11,7 @@ fn create_update_delete_with_broadcasts() {
     let server = Server::start();
     let mut owner = with_role(&server, "alice", "owner");
     let mut bob = server.register("bob");
-    drain(&mut owner, 200);
+    owner.sync();
     owner.send(json!({"cmd": "role_create", "name": "helper", "color": "#00AA00", "description": "helps", "permissions": ["manage_messages"]}));
     let list = owner.expect("roles_list");
     assert_eq!(
@@ -55,7 +55,7 @@ fn create_update_delete_with_broadcasts() {
         owner.recv(),
         json!({"cmd": "role_update", "id": id, "name": "helpers", "updated": true})
     );
-    drain(&mut bob, 200);
+    bob.sync();
     owner.send(json!({"cmd": "role_update", "name": "user", "description": "regulars"}));
     assert_eq!(
         owner.expect("roles_list")["roles"]["user"]["description"],
@@ -89,8 +89,8 @@ fn create_update_delete_with_broadcasts() {
     owner.request(
         json!({"cmd": "user_roles_set", "user": "USR:local_bob", "roles": ["user", "helpers"]}),
     );
-    drain(&mut owner, 200);
-    drain(&mut bob, 200);
+    owner.sync();
+    bob.sync();
     owner.send(json!({"cmd": "role_delete", "id": id}));
     assert!(owner.expect("roles_list")["roles"].get("helpers").is_none());
     assert_eq!(
@@ -106,7 +106,7 @@ fn user_roles_set_respects_the_hierarchy() {
     let server = Server::start();
     let mut admin = with_role(&server, "ada", "admin");
     let mut bob = server.register("bob");
-    drain(&mut admin, 200);
+    admin.sync();
     // An admin may hand out moderator, not admin or owner.
     admin.send(json!({"cmd": "user_roles_set", "user": "usr:local_bob", "roles": ["moderator", "user"], "listener": "s"}));
     let expected = json!({"cmd": "user_roles_get", "user": "USR:local_bob", "roles": ["moderator", "user"], "color": "#FFFF00", "global": true});
@@ -165,12 +165,12 @@ fn reorder_and_self_assignable_roles() {
     let server = Server::start();
     let mut owner = with_role(&server, "alice", "owner");
     let mut bob = server.register("bob");
-    drain(&mut owner, 200);
+    owner.sync();
     owner.request(
         json!({"cmd": "role_create", "name": "gamer", "self_assignable": true, "color": "#00ff00"}),
     );
-    drain(&mut owner, 200);
-    drain(&mut bob, 200);
+    owner.sync();
+    bob.sync();
     let list = bob.request(json!({"cmd": "self_roles_list"}));
     assert_eq!(list["roles"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -205,7 +205,7 @@ fn reorder_and_self_assignable_roles() {
         bob.request(json!({"cmd": "self_role_remove", "role": "gamer"})),
         err("self_role_remove", "You don't have this role")
     );
-    drain(&mut owner, 200);
+    owner.sync();
     owner.send(
         json!({"cmd": "role_reorder", "roles": ["owner", "admin", "gamer", "moderator", "user"]}),
     );
@@ -225,7 +225,7 @@ fn role_permissions_get_and_set() {
     let server = Server::start();
     let mut admin = with_role(&server, "ada", "admin");
     let mut bob = server.register("bob");
-    drain(&mut admin, 200);
+    admin.sync();
     let got = bob.request(json!({"cmd": "role_permissions_get", "name": "moderator"}));
     assert_eq!(got["cmd"], "role_permissions_get");
     assert_eq!(got["name"], "moderator");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Server, drain, until, with_role};
+use common::{Server, until, with_role};
 use serde_json::{Value, json};
 
 fn err(val: &str) -> Value {
@@ -42,7 +42,7 @@ fn nick_posts_its_output_and_announces_the_nickname() {
     let server = Server::start();
     let mut alice = server.register("alice");
     let mut bob = server.register("bob");
-    drain(&mut alice, 200);
+    alice.sync();
     bob.send(call("nick", json!({"nickname": "Bobby"})));
     let update = json!({"cmd": "nickname_update", "user": "USR:local_bob", "username": "USR:local_bob", "nickname": "Bobby"});
     assert_eq!(alice.recv(), update);
@@ -111,7 +111,7 @@ fn moderation_commands() {
     let server = Server::start();
     let mut owner = with_role(&server, "alice", "owner");
     let mut bob = server.register("bob");
-    drain(&mut owner, 200);
+    owner.sync();
     owner.send(call(
         "mute",
         json!({"username": "bob", "duration": 30, "reason": "spam"}),
@@ -137,7 +137,7 @@ fn moderation_commands() {
         until(&mut owner, "message_new")["message"]["content"],
         "🔊 **USR:local_bob** has been unmuted."
     );
-    drain(&mut bob, 200);
+    bob.sync();
     assert_eq!(
         bob.request(json!({"cmd": "typing", "channel": "general"}))["cmd"],
         "typing"
@@ -159,7 +159,7 @@ fn moderation_commands() {
         owner.request(call("ban", json!({"username": "alice"}))),
         err("Cannot ban the server owner")
     );
-    drain(&mut bob, 200);
+    bob.sync();
     owner.send(call("ban", json!({"username": "bob", "reason": "rude"})));
     assert_eq!(
         bob.recv(),

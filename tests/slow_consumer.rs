@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::Server;
 use serde_json::json;
 
@@ -73,5 +71,4 @@ fn a_slow_reader_is_dropped_while_others_keep_chatting() {
     let online = bob.request(json!({"cmd": "users_online"}));
     assert_eq!(online["users"].as_array().unwrap().len(), 2);
     drop(slow);
-    let _ = alice.try_recv(Duration::from_millis(10));
 }

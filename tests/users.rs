@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Server, err};
 use serde_json::{Value, json};
 
@@ -35,20 +33,10 @@ fn users_list_and_online() {
                 "status": {"status": "online", "text": ""}}]),
         "one row per user"
     );
-    assert!(server.admin(&["ban", "bob"]).status.success());
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    while alice.request(json!({"cmd": "users_list"}))["users"]
-        .as_array()
-        .unwrap()
-        .len()
-        != 1
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "banned users stay listed"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    server.admin_applied(&["ban", "bob"], "banned users stay listed", || {
+        let users = alice.request(json!({"cmd": "users_list"}));
+        (users["users"].as_array().unwrap().len() == 1).then_some(())
+    });
 }
 
 #[test]
@@ -107,7 +95,7 @@ fn status_set_get_and_invisible() {
         bob.recv(),
         json!({"cmd": "status_set", "status": {"status": "invisible", "text": ""}, "global": true})
     );
-    alice.expect_silence(Duration::from_millis(200));
+    alice.expect_quiet();
     assert_eq!(
         alice.request(json!({"cmd": "users_online"}))["users"]
             .as_array()
@@ -240,5 +228,5 @@ fn welcome_message_for_new_accounts() {
     // Logging in again does not welcome again.
     let mut again = server.connected();
     again.login("alice", "secret123");
-    again.expect_silence(Duration::from_millis(300));
+    again.expect_quiet();
 }

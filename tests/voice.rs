@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Client, Server, drain, err, prepared_dir, test_config};
+use common::{Client, Server, err, prepared_dir, test_config};
 use serde_json::{Value, json};
 
 fn server() -> Server {
@@ -32,8 +30,8 @@ fn three(server: &Server) -> (Client, Client, Client) {
     let mut a = server.register("alice");
     let mut b = server.register("bob");
     let c = server.register("carol");
-    drain(&mut a, 200);
-    drain(&mut b, 200);
+    a.sync();
+    b.sync();
     (a, b, c)
 }
 
@@ -113,8 +111,8 @@ fn join_mute_state_leave_with_and_without_peer_ids() {
         alice.recv(),
         json!({"cmd": "voice_unmute", "channel": "lounge", "muted": false})
     );
-    drain(&mut bob, 100);
-    drain(&mut carol, 100);
+    bob.sync();
+    carol.sync();
 
     bob.send(json!({"cmd": "voice_leave"}));
     let left = json!({"cmd": "voice_user_left", "channel": "lounge", "username": "USR:local_bob"});
@@ -167,7 +165,7 @@ fn voice_errors_and_switching_channels() {
     );
     alice.send(json!({"cmd": "voice_join", "channel": "lounge", "peer_id": "p1"}));
     until_cmd(&mut alice, "voice_join");
-    drain(&mut bob, 100);
+    bob.sync();
     alice.send(json!({"cmd": "voice_join", "channel": "studio", "peer_id": "p2"}));
     assert_eq!(
         alice.recv(),
@@ -198,10 +196,10 @@ fn two_tabs_and_disconnect_order() {
     tab2.login("alice", "secret123");
     alice.send(json!({"cmd": "voice_join", "channel": "lounge", "peer_id": "tab1"}));
     until_cmd(&mut alice, "voice_join");
-    drain(&mut watcher, 100);
+    watcher.sync();
     // Closing the other tab does not take alice out of voice.
-    drop(tab2);
-    watcher.expect_silence(Duration::from_millis(400));
+    server.close(tab2);
+    watcher.expect_quiet();
     assert_eq!(
         watcher.request(json!({"cmd": "voice_state", "channel": "lounge"}))["participants"]
             .as_array()

@@ -29,9 +29,6 @@ use crate::protocol::encode;
 use crate::store::{Db, Store};
 pub use error::ServerError;
 
-/// How often the store is asked whether another process changed it.
-const STORE_WATCH_INTERVAL: Duration = Duration::from_secs(2);
-
 /// Opens the store in `data_dir`, listens, and serves until the process ends.
 /// `on_listening` is told the bound address (useful with port 0).
 pub fn run(
@@ -176,12 +173,13 @@ async fn heartbeat(app: Rc<App>) {
 }
 
 /// Picks up changes another process (the admin command line) committed to the store:
-/// accounts, roles and channels are reloaded, and banned users are disconnected.
+/// accounts, roles and channels are reloaded, and banned users are disconnected. It asks
+/// every `storage.watch_interval_ms`.
 async fn watch_store(app: Rc<App>) {
     let store = &app.store;
     let mut seen = store.probe(|db| db.data_version()).await.ok();
     loop {
-        Timer::after(STORE_WATCH_INTERVAL).await;
+        Timer::after(Duration::from_millis(app.config.storage.watch_interval_ms)).await;
         let version = store.probe(|db| db.data_version()).await.ok();
         if version == seen || store.writes_in_flight() {
             continue;

@@ -1,5 +1,13 @@
 //! Test helpers: the real server binary started on a loopback port with its own data
 //! directory, and a small blocking WebSocket client that checks exact packets.
+//!
+//! Nothing here sleeps for a fixed time (but the mock Rotur's token that stands for a slow
+//! service): a test waits for the packet it expects
+//! ([`Client::recv`], [`until`]), for the answer to a marker ping ([`Client::sync`],
+//! [`Client::expect_quiet`]), or for the server's log to say what it did
+//! ([`Server::wait_log`], [`Server::close`], [`Server::admin_applied`]), each with a
+//! generous deadline that fails the test with a clear message. So the suite is as fast as
+//! the server, and a slow machine (or qemu) only makes it slower, never wrong.
 
 #![allow(dead_code)]
 
@@ -7,14 +15,31 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::{self, Message, WebSocket};
 use serde_json::{Value, json};
 
+/// How long any wait may take before the test fails: generous, for slow machines and qemu.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long [`Client::expect_quiet`] listens after its marker: only for a packet the server
+/// would send out of step with its answers, so it can be short.
+pub const QUIET: Duration = Duration::from_millis(100);
+
+/// What the server logs when it has reloaded after another process (the admin command
+/// line) changed the database; see `watch_store` in src/server.
+const RELOADED: &str = "the database was changed by another process";
+
+/// The server's log lines as they arrive, with a signal for those who wait for one.
+#[derive(Default)]
+struct Log {
+    lines: Mutex<Vec<String>>,
+    grew: Condvar,
+}
 
 /// A server process. Killed when dropped.
 pub struct Server {
@@ -22,17 +47,17 @@ pub struct Server {
     pub child: Child,
     pub dir: tempfile::TempDir,
     pub config: Value,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Log>,
 }
 
 /// The test configuration: loopback, port 0, fast bcrypt, no welcome message (its own test
-/// turns it on), plus `overrides` merged in.
+/// turns it on), admin changes noticed within 50 ms, plus `overrides` merged in.
 pub fn test_config(overrides: Value) -> Value {
     let mut config: Value = serde_json::from_str(include_str!("../../config.json")).unwrap();
     merge(
         &mut config,
         json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4},
-               "welcome": {"enabled": false}}),
+               "welcome": {"enabled": false}, "storage": {"watch_interval_ms": 50}}),
     );
     merge(&mut config, overrides);
     config
@@ -77,7 +102,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Log::default());
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
@@ -91,7 +116,8 @@ impl Server {
                         .to_string();
                     let _ = tx.send(addr);
                 }
-                sink.lock().unwrap().push(line);
+                sink.lines.lock().unwrap().push(line);
+                sink.grew.notify_all();
             }
         });
         let addr = match rx.recv_timeout(TIMEOUT) {
@@ -100,7 +126,7 @@ impl Server {
                 let _ = child.kill();
                 panic!(
                     "server did not start; log:\n{}",
-                    log.lock().unwrap().join("\n")
+                    log.lines.lock().unwrap().join("\n")
                 );
             }
         };
@@ -119,19 +145,96 @@ impl Server {
 
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().join("\n")
+        self.log.lines.lock().unwrap().join("\n")
+    }
+
+    /// How many log lines so far contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        let lines = self.log.lines.lock().unwrap();
+        lines.iter().filter(|l| l.contains(needle)).count()
     }
 
     /// Waits until the log contains `needle`.
     pub fn wait_log(&self, needle: &str) {
-        let deadline = Instant::now() + TIMEOUT;
-        while Instant::now() < deadline {
-            if self.log().contains(needle) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
+        self.wait_log_count(needle, 1, Instant::now() + TIMEOUT);
+    }
+
+    /// Waits until `count` log lines contain `needle`; fails the test at `deadline`.
+    pub fn wait_log_count(&self, needle: &str, count: usize, deadline: Instant) {
+        if !self.log_reaches(needle, count, deadline) {
+            panic!(
+                "the log never had {count} line(s) with {needle:?}:\n{}",
+                self.log()
+            );
         }
-        panic!("log never contained {needle:?}:\n{}", self.log());
+    }
+
+    /// Whether `count` log lines contain `needle` by `deadline` (it returns as soon as
+    /// they do).
+    fn log_reaches(&self, needle: &str, count: usize, deadline: Instant) -> bool {
+        let mut lines = self.log.lines.lock().unwrap();
+        while lines.iter().filter(|l| l.contains(needle)).count() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            lines = self.log.grew.wait_timeout(lines, left).unwrap().0;
+        }
+        true
+    }
+
+    /// Closes `client` and waits until the server has finished with the connection
+    /// (presence updates included), so what others are sent because of it is queued.
+    pub fn close(&self, client: Client) {
+        let addr = client.ws.get_ref().local_addr().unwrap();
+        let needle = format!(" from {addr} closed");
+        let seen = self.log_count(&needle);
+        drop(client);
+        self.wait_log_count(&needle, seen + 1, Instant::now() + TIMEOUT);
+    }
+
+    /// How many times so far the server reloaded after another process's commit.
+    pub fn reloads(&self) -> usize {
+        self.log_count(RELOADED)
+    }
+
+    /// Runs `admin …` (which must succeed) and returns once `applied` says the running
+    /// server has picked the change up; fails with `failure` if it never does. `applied`
+    /// is asked after each reload the server logs from then on (a reload that was already
+    /// under way may come first).
+    pub fn admin_applied<T>(
+        &self,
+        args: &[&str],
+        failure: &str,
+        applied: impl FnMut() -> Option<T>,
+    ) -> T {
+        let seen = self.reloads();
+        let out = self.admin(args);
+        assert!(out.status.success(), "admin {args:?} failed: {out:?}");
+        self.after_reloads(seen, &format!("{failure} (admin {args:?})"), applied)
+    }
+
+    /// Asks `applied` after each reload beyond the first `seen` (count them with
+    /// [`Server::reloads`] before the change) until it answers; fails with `failure` at the
+    /// deadline.
+    pub fn after_reloads<T>(
+        &self,
+        mut seen: usize,
+        failure: &str,
+        mut applied: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            assert!(
+                self.log_reaches(RELOADED, seen + 1, deadline),
+                "{failure}; log:\n{}",
+                self.log()
+            );
+            seen = self.reloads();
+            if let Some(done) = applied() {
+                return done;
+            }
+        }
     }
 
     /// Stops the server the hard way and gives its directory back.
@@ -256,6 +359,34 @@ impl Client {
         if let Ok(p) = self.try_recv(wait) {
             panic!("expected nothing, got {p}");
         }
+    }
+
+    /// Sends a marker ping and reads up to its pong; returns what came before it. The
+    /// server handles a connection's packets in order, so everything this client's earlier
+    /// requests caused, and everything others' answered requests sent it, is in there.
+    pub fn sync(&mut self) -> Vec<Value> {
+        static MARKERS: AtomicU64 = AtomicU64::new(0);
+        let marker = format!("sync-{}", MARKERS.fetch_add(1, Ordering::Relaxed));
+        self.send(json!({"cmd": "ping", "listener": marker}));
+        let mut before = Vec::new();
+        loop {
+            let p = self.try_recv(TIMEOUT).unwrap_or_else(|e| {
+                panic!("no answer to the marker ping: {e}; before: {before:?}")
+            });
+            if p["listener"] == marker.as_str() {
+                assert_eq!(p["cmd"], "pong", "{p}");
+                return before;
+            }
+            before.push(p);
+        }
+    }
+
+    /// Checks that nothing is waiting for this client: nothing before the answer to a
+    /// marker ping, and nothing during a short quiet period after it.
+    pub fn expect_quiet(&mut self) {
+        let before = self.sync();
+        assert!(before.is_empty(), "expected nothing, got {before:?}");
+        self.expect_silence(QUIET);
     }
 
     /// Reads until the server closes; returns the close frame's code.
@@ -389,11 +520,9 @@ pub fn prepared_dir(channels: &[Value], roles: &[(&str, Value)]) -> tempfile::Te
 /// Registers `name`, grants it `role` with the admin command line, and returns a client
 /// logged in once the running server has picked the change up (presence packets read).
 pub fn with_role(server: &Server, name: &str, role: &str) -> Client {
-    drop(server.register(name));
-    let out = server.admin(&["grant-role", name, role]);
-    assert!(out.status.success(), "{out:?}");
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
+    server.close(server.register(name));
+    let failure = format!("{role} never reached the server");
+    server.admin_applied(&["grant-role", name, role], &failure, || {
         let mut c = server.connected();
         let ready = c.login(name, "secret123");
         if ready["user"]["roles"]
@@ -403,12 +532,12 @@ pub fn with_role(server: &Server, name: &str, role: &str) -> Client {
             .any(|r| r == role)
         {
             c.expect("user_connect");
-            return c;
+            Some(c)
+        } else {
+            server.close(c);
+            None
         }
-        assert!(Instant::now() < deadline, "{role} never reached the server");
-        drop(c);
-        thread::sleep(Duration::from_millis(200));
-    }
+    })
 }
 
 /// Reads packets until one with this `cmd` arrives (skipping presence and other noise).
@@ -419,9 +548,4 @@ pub fn until(c: &mut Client, cmd: &str) -> Value {
             return p;
         }
     }
-}
-
-/// Reads and drops everything that arrives within `ms` milliseconds.
-pub fn drain(c: &mut Client, ms: u64) {
-    while c.try_recv(Duration::from_millis(ms)).is_ok() {}
 }
