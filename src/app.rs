@@ -123,7 +123,7 @@ impl App {
             .broadcast(&self.dir(), self.dir_version(), target, packet);
     }
 
-    /// `GET /info` (§10).
+    /// `GET /info` (docs/protocol.md#10-http-routes).
     pub fn info(&self) -> String {
         let server = self.server_info.borrow();
         let text = |k: &str| server.get(k).cloned().unwrap_or_else(|| json!(""));

@@ -1,5 +1,5 @@
 //! `import PATH`: copies the data of the original (Python) server — its `db/` folder,
-//! laid out as in PROTOCOL.md §7.6 — into our store, so that people moving over keep their
+//! laid out as in PROTOCOL.md docs/protocol.md#76-storage-and-import — into our store, so that people moving over keep their
 //! accounts (password hashes included), roles, channels, history and read markers.
 //!
 //! Everything is insert-if-missing (users by id, roles and channels by name, messages by
@@ -547,7 +547,7 @@ fn import_users(
     Ok(())
 }
 
-/// A stored account (§7.1) from the source's record; `Err` holds why it is skipped.
+/// A stored account (docs/protocol.md#71-users) from the source's record; `Err` holds why it is skipped.
 fn parse_user(id: &str, record: &Value) -> Result<User, &'static str> {
     if id.is_empty() {
         return Err("empty id");
@@ -671,7 +671,7 @@ fn import_channels(
     Ok(history)
 }
 
-/// Reads `channels/<name>.json`: JSON Lines (padded, see §7.6) or a legacy JSON array.
+/// Reads `channels/<name>.json`: JSON Lines (padded, see docs/protocol.md#76-storage-and-import) or a legacy JSON array.
 fn import_history(
     db: &Db,
     root: &Path,
@@ -820,7 +820,7 @@ fn read_legacy(
     Ok(())
 }
 
-/// One stored message (§7.5): `user`, `content`, `timestamp`, `id` become columns, every
+/// One stored message (docs/protocol.md#75-messages): `user`, `content`, `timestamp`, `id` become columns, every
 /// other key stays in `extra` in its order.
 fn store_message(
     db: &Db,

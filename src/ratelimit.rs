@@ -1,4 +1,4 @@
-//! The message rate limiter (§5): a per-minute window, a burst limit within 10 s that
+//! The message rate limiter (docs/protocol.md#5-rate-limiting): a per-minute window, a burst limit within 10 s that
 //! starts a cooldown, and moderator timeouts. Keyed by user id (all of a user's connections
 //! share it). Each user's state has a fixed size, chosen by the configuration: a ring of at
 //! most `messages_per_minute` timestamps (a denied request is not recorded, so the window

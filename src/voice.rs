@@ -1,4 +1,4 @@
-//! Who is in which voice channel (§8.9). Memory only: media is peer-to-peer, the server just
+//! Who is in which voice channel (docs/protocol.md#89-voice). Memory only: media is peer-to-peer, the server just
 //! relays WebRTC peer ids. Keyed by user id; the connection that joined owns the membership,
 //! so closing a user's *other* tab does not take them out of voice. At most one entry per
 //! user, so the state is bounded by the connection cap.

@@ -1,4 +1,4 @@
-//! Local ("cracked") accounts: `register` and `login` with a bcrypt-hashed password (§4.3).
+//! Local ("cracked") accounts: `register` and `login` with a bcrypt-hashed password (docs/protocol.md#43-local-accounts-register-login).
 //! Hashing and checking run on blocking threads, a bounded number at a time.
 
 use std::rc::Rc;

@@ -1,4 +1,4 @@
-//! Authentication (§4): the handlers of `auth` ([`rotur`]), `login` and `register`
+//! Authentication (docs/protocol.md#4-authentication): the handlers of `auth` ([`rotur`]), `login` and `register`
 //! ([`cracked`]) — the router's command table says which mode allows which — the refusal of
 //! an attempt, the success sequence, and presence at disconnect.
 
@@ -46,7 +46,7 @@ pub fn refused(app: &App, session: &Session, failure: Failure) {
     }
 }
 
-/// Binds the connection to `user_id` and sends the success sequence (§4.4).
+/// Binds the connection to `user_id` and sends the success sequence (docs/protocol.md#44-success-sequence).
 pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_user: bool) {
     session.session_token.borrow_mut().forget_cookie();
     let validator = crate::random::validator();
@@ -101,7 +101,7 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
     }
 }
 
-/// Presence bookkeeping when a connection closes, in the order of §3.4: forget the
+/// Presence bookkeeping when a connection closes, in the order of docs/protocol.md#34-disconnect: forget the
 /// connection, take it out of voice, then announce the user's departure if it was their last.
 pub fn disconnected(app: &App, session: &Session) {
     let user_id = session.user_id();

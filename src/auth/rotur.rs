@@ -1,5 +1,5 @@
 //! Rotur accounts: `auth` with a validator token, checked against Rotur's validate URL
-//! (§4.2). The HTTP call runs on a blocking thread with a timeout; other clients never
+//! (docs/protocol.md#42-rotur-auth). The HTTP call runs on a blocking thread with a timeout; other clients never
 //! wait for it.
 
 use std::rc::Rc;

@@ -1,4 +1,4 @@
-//! Channels (§8.8): `channels_get`, and for holders of `manage_channels`: `channel_create`,
+//! Channels (docs/protocol.md#88-channels): `channels_get`, and for holders of `manage_channels`: `channel_create`,
 //! `channel_update` (a rename takes history, read markers and voice along), `channel_move`,
 //! `channel_delete`. After a change every connected client gets a fresh `channels_get`
 //! ([`crate::ops::channels`]).
@@ -24,7 +24,7 @@ fn check_name(name: &str) -> Result<(), CmdError> {
     crate::model::channel::validate_name(name).map_err(CmdError::from)
 }
 
-/// What `channel_create` stores when no permissions are given (§7.3): owners only.
+/// What `channel_create` stores when no permissions are given (docs/protocol.md#73-permissions): owners only.
 fn default_permissions() -> Value {
     json!({"view": ["owner"], "send": ["owner"], "delete": ["owner"], "create_thread": ["owner"],
            "delete_own": ["user"], "edit_own": ["user"], "react": ["user"], "pin": ["owner"]})

@@ -1,4 +1,4 @@
-//! Reading history (§8.7): `messages_get`, `message_get`, `message_replies`,
+//! Reading history (docs/protocol.md#87-history): `messages_get`, `message_get`, `message_replies`,
 //! `messages_search`, `messages_around`. All reads run on the store's reader thread and
 //! touch only the page asked for.
 

@@ -1,4 +1,4 @@
-//! `message_delete` (§8.3): own messages with `delete_own`, others' with `delete`.
+//! `message_delete` (docs/protocol.md#83-message_delete): own messages with `delete_own`, others' with `delete`.
 
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! `message_edit` (§8.2): authors edit their own messages.
+//! `message_edit` (docs/protocol.md#82-message_edit): authors edit their own messages.
 
 use serde::Deserialize;
 

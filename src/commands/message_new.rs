@@ -1,4 +1,4 @@
-//! `message_new` (§8.1): post a message; it is stored, committed, then broadcast to the
+//! `message_new` (docs/protocol.md#81-message_new): post a message; it is stored, committed, then broadcast to the
 //! viewers of the channel (sender last), through [`crate::ops::messages`].
 
 use serde::Deserialize;
@@ -97,7 +97,7 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     })
 }
 
-/// "Message too long" (§8.1 step 4); lengths count code points.
+/// "Message too long" (docs/protocol.md#81-message_new step 4); lengths count code points.
 pub fn check_length(app: &App, content: &str) -> Result<(), CmdError> {
     let max = app.config.limits.post_content;
     if content.chars().count() > max {

@@ -160,7 +160,7 @@ impl Ctx<'_> {
             .map_or_else(|| self.user_id.to_string(), |u| u.username.clone())
     }
 
-    /// The channel a message command acts on (§8.2 step 5). Threads live only in forum
+    /// The channel a message command acts on (docs/protocol.md#82-message_edit step 5). Threads live only in forum
     /// channels, which this server does not serve.
     pub fn context(
         &self,
@@ -179,7 +179,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// "Text access" (§8.7): a channel the sender can view, of type `text`.
+    /// "Text access" (docs/protocol.md#87-history): a channel the sender can view, of type `text`.
     pub fn text_access(&self, channel: &str) -> Result<(), CmdError> {
         let dir = self.app.dir();
         let ok = dir
@@ -193,7 +193,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// A server permission (§7.3 A), else "Access denied: '<p>' permission required".
+    /// A server permission (docs/protocol.md#73-permissions A), else "Access denied: '<p>' permission required".
     pub fn require_permission(&self, permission: &str) -> Result<(), CmdError> {
         let dir = self.app.dir();
         let allowed = dir
@@ -236,7 +236,7 @@ impl Ctx<'_> {
             .collect()
     }
 
-    /// Applies the rate limiter (§5): `Err` holds the `rate_limit` reply.
+    /// Applies the rate limiter (docs/protocol.md#5-rate-limiting): `Err` holds the `rate_limit` reply.
     pub fn rate_limit(&self) -> Result<(), Reply> {
         let now = self.app.now();
         self.app

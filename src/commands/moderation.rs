@@ -1,4 +1,4 @@
-//! Moderation and server settings (§8.11, §8.12): `user_ban`, `user_unban`,
+//! Moderation and server settings (docs/protocol.md#811-roles-and-moderation, docs/protocol.md#812-server): `user_ban`, `user_unban`,
 //! `users_banned_list`, `user_timeout`, `rate_limit_reset`, `user_leave`, `server_update`.
 //! Bans and timeouts themselves are in [`crate::ops::moderation`] (slash commands use them
 //! too).

@@ -1,4 +1,4 @@
-//! `ping` (§8.12): the client's liveness check.
+//! `ping` (docs/protocol.md#812-server): the client's liveness check.
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! `message_pin`, `message_unpin`, `messages_pinned` (§8.6). Replies carry the resulting
+//! `message_pin`, `message_unpin`, `messages_pinned` (docs/protocol.md#86-pins). Replies carry the resulting
 //! state, unknown ids are an error, and `message_pin` with `"pinned": false` unpins (the
 //! web client unpins that way).
 

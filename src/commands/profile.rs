@@ -1,5 +1,5 @@
 //! Nicknames (`nickname_update`, `nickname_remove`, for oneself) and profile pictures
-//! (`pfp_set`, `pfp_get`) (§8.10).
+//! (`pfp_set`, `pfp_get`) (docs/protocol.md#810-users-presence-and-profiles).
 
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! `message_react_add`, `message_react_remove` (§8.5).
+//! `message_react_add`, `message_react_remove` (docs/protocol.md#85-reactions).
 
 use serde::Deserialize;
 

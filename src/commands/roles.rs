@@ -1,4 +1,4 @@
-//! Managing roles (§8.11): `role_create`, `role_update`, `role_delete`, `role_reorder`,
+//! Managing roles (docs/protocol.md#811-roles-and-moderation): `role_create`, `role_update`, `role_delete`, `role_reorder`,
 //! `user_roles_set` (with the hierarchy check the original server lacks), and the
 //! self-assignable roles `self_role_add`, `self_role_remove`, `self_roles_list`.
 //! Every change reaches live sessions at once: permissions read the current roles.
@@ -25,7 +25,7 @@ fn position(roles: &Roles, name: &str) -> i64 {
     roles.get(name).and_then(|r| r.position).unwrap_or(i64::MAX)
 }
 
-/// `can_manage_role` (§7.3): `manage_roles`, and the target strictly below the actor's best
+/// `can_manage_role` (docs/protocol.md#73-permissions): `manage_roles`, and the target strictly below the actor's best
 /// role, unless the actor is an owner.
 pub fn can_manage_role(roles: &Roles, actor: &[String], role: &str) -> Result<(), CmdError> {
     if !roles.has_permission(actor, "manage_roles") {

@@ -1,4 +1,4 @@
-//! `server_info` (§8.12) and `rate_limit_status` (§8.11).
+//! `server_info` (docs/protocol.md#812-server) and `rate_limit_status` (docs/protocol.md#811-roles-and-moderation).
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! Built-in slash commands (§8.13): `slash_list` and `slash_call` for `/nick`, `/help`,
+//! Built-in slash commands (docs/protocol.md#813-slash-commands): `slash_list` and `slash_call` for `/nick`, `/help`,
 //! `/ban`, `/unban`, `/mute`, `/unmute`. A command's text output is stored in the channel
 //! as a message from `originChats` with an `interaction`, and broadcast like `message_new`.
 

@@ -1,4 +1,4 @@
-//! `status_set`, `status_get` (§8.10). Going invisible looks like leaving to everyone else.
+//! `status_set`, `status_get` (docs/protocol.md#810-users-presence-and-profiles). Going invisible looks like leaving to everyone else.
 
 use serde::Deserialize;
 use serde_json::json;

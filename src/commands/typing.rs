@@ -1,4 +1,4 @@
-//! `typing` (§8.4): a typing indicator for the channel's viewers (rate limited).
+//! `typing` (docs/protocol.md#84-typing): a typing indicator for the channel's viewers (rate limited).
 
 use crate::protocol::errors::{CHANNEL_NOT_FOUND, USER_NOT_FOUND};
 use serde::{Deserialize, Serialize};

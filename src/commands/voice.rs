@@ -1,4 +1,4 @@
-//! Voice signalling (§8.9): `voice_join`, `voice_leave`, `voice_mute`, `voice_unmute`,
+//! Voice signalling (docs/protocol.md#89-voice): `voice_join`, `voice_leave`, `voice_mute`, `voice_unmute`,
 //! `voice_state`. Participants of a channel see each other's peer ids; other viewers get the
 //! same events without them.
 

@@ -2,7 +2,7 @@
 //!
 //! The hub is the only place that knows recipients. It keeps every open connection
 //! ([`Session`]) with its [`outbox`], counts each user's connections for presence, and
-//! applies the routing rules of §2 of `docs/protocol.md`: a broadcast is encoded once by
+//! applies the routing rules of docs/protocol.md#2-routing-of-replies of `docs/protocol.md`: a broadcast is encoded once by
 //! its sender and the same bytes are queued on every recipient's outbox; a recipient that
 //! cannot keep up is dropped without delaying anyone else.
 
@@ -65,7 +65,7 @@ impl Session {
     }
 }
 
-/// Recipients of a side packet (§2).
+/// Recipients of a side packet (docs/protocol.md#2-routing-of-replies).
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     /// Every authenticated connection.
@@ -76,7 +76,7 @@ pub enum Target<'a> {
     User(&'a str),
 }
 
-/// How a command's reply is routed (§2).
+/// How a command's reply is routed (docs/protocol.md#2-routing-of-replies).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// The sender only.
@@ -301,7 +301,7 @@ impl Hub {
         }
     }
 
-    /// VOICE(C) (§8.9): every connection that can view `channel`; the connections of
+    /// VOICE(C) (docs/protocol.md#89-voice): every connection that can view `channel`; the connections of
     /// `participants` get `with_peer`, the others `without_peer`.
     pub fn voice_broadcast(
         &self,

@@ -1,4 +1,4 @@
-//! Channels (§7.4) and channel permissions (§7.3 B).
+//! Channels (docs/protocol.md#74-channels) and channel permissions (docs/protocol.md#73-permissions B).
 
 use serde_json::{Map, Value, json};
 

@@ -1,4 +1,4 @@
-//! Messages (§7.5): the stored form, the wire form clients see, and the computed `pings`.
+//! Messages (docs/protocol.md#75-messages): the stored form, the wire form clients see, and the computed `pings`.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
@@ -111,7 +111,7 @@ impl Message {
         removed
     }
 
-    /// The wire form (§7.5) as a JSON object (see [`WireMessage`]).
+    /// The wire form (docs/protocol.md#75-messages) as a JSON object (see [`WireMessage`]).
     pub fn wire(&self, dir: &Directory) -> Map<String, Value> {
         match serde_json::to_value(WireMessage {
             message: self,
@@ -124,7 +124,7 @@ impl Message {
     }
 }
 
-/// A message in its wire form (§7.5), serialized straight from the stored message: ids
+/// A message in its wire form (docs/protocol.md#75-messages), serialized straight from the stored message: ids
 /// become usernames (author, `reply_to.user`, reactions), and `pinned`, `type` and
 /// `interaction` are added when absent; `pings` last when given. No intermediate JSON
 /// value is built, so a broadcast costs one encoding.
@@ -215,7 +215,7 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The `pings` object of `message_new` / `message_edit` (§8.1), computed, never stored.
+/// The `pings` object of `message_new` / `message_edit` (docs/protocol.md#81-message_new), computed, never stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Pings<'a> {
     /// `@name` tokens, as stored usernames when such a user exists (else as typed).

@@ -1,4 +1,4 @@
-//! The data model (§7): users, roles, channels, and the in-memory directory of them.
+//! The data model (docs/protocol.md#7-data-model): users, roles, channels, and the in-memory directory of them.
 //!
 //! The directory is a cache of the store's accounts, roles and channels, owned by the
 //! executor thread so that permission checks and broadcast filtering never wait on disk.

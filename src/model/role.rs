@@ -1,4 +1,4 @@
-//! Roles (§7.2) and server permissions (§7.3 A): [`Role`] typed, with its extra keys kept.
+//! Roles (docs/protocol.md#72-roles) and server permissions (docs/protocol.md#73-permissions A): [`Role`] typed, with its extra keys kept.
 
 use indexmap::IndexMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -32,7 +32,7 @@ pub const SERVER_PERMISSIONS: [&str; 20] = [
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoredRoles(pub Map<String, Value>);
 
-/// One role (§7.2). The standard keys are typed; any other stored key is in `extras`, in
+/// One role (docs/protocol.md#72-roles). The standard keys are typed; any other stored key is in `extras`, in
 /// order. Serialized (for clients and the store) in the standard order — `id`,
 /// `description`, `color`, `hoisted`, `permissions`, `self_assignable`, `category`,
 /// `position` — then the extras; `id` and `position` only when the role has them. A
@@ -43,7 +43,7 @@ pub struct Role {
     pub description: Option<String>,
     pub color: Option<String>,
     pub hoisted: bool,
-    /// Server permission names (§7.3 A).
+    /// Server permission names (docs/protocol.md#73-permissions A).
     pub permissions: Vec<String>,
     pub self_assignable: bool,
     pub category: Option<String>,
@@ -240,7 +240,7 @@ impl Roles {
             .map_or(Value::Null, |c| Value::String(c.to_string()))
     }
 
-    /// `has_permission` (§7.3 A): owner always; else any role granting `administrator` or
+    /// `has_permission` (docs/protocol.md#73-permissions A): owner always; else any role granting `administrator` or
     /// `permission`.
     pub fn has_permission(&self, user_roles: &[String], permission: &str) -> bool {
         if user_roles.iter().any(|r| r == "owner") {

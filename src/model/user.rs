@@ -1,4 +1,4 @@
-//! User accounts (§7.1) and the views of them that clients see.
+//! User accounts (docs/protocol.md#71-users) and the views of them that clients see.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

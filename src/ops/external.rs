@@ -8,7 +8,7 @@ use super::moderation::disconnect;
 
 impl App {
     /// Makes a freshly loaded directory the live one, then applies what it implies: users
-    /// who are now banned or gone lose their connections, as a ban does (§8.11 "→ do"),
+    /// who are now banned or gone lose their connections, as a ban does (docs/protocol.md#811-roles-and-moderation "→ do"),
     /// voice channels that are gone lose their people, and a changed channel list is pushed.
     pub async fn adopt_external_directory(&self, dir: Directory) {
         let channels_changed = self.dir().channels != dir.channels;

@@ -1,4 +1,4 @@
-//! Leaving voice (§8.9), which a `voice_leave`, a new `voice_join`, a disconnect, a channel
+//! Leaving voice (docs/protocol.md#89-voice), which a `voice_leave`, a new `voice_join`, a disconnect, a channel
 //! deletion, a ban and an external change all do.
 
 use serde_json::json;

@@ -46,7 +46,7 @@ pub const NICKNAME_TOO_LONG: &str = "Nickname too long (max 20 characters)";
 /// Commands for the literal `owner` role.
 pub const OWNER_REQUIRED: &str = "Access denied: 'owner' role required";
 
-/// Commands that need a server permission (§7.3 A).
+/// Commands that need a server permission (docs/protocol.md#73-permissions A).
 pub fn permission_required(permission: &str) -> String {
     format!("Access denied: '{permission}' permission required")
 }

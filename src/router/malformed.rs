@@ -1,4 +1,4 @@
-//! Answers to frames that are not a usable packet (`docs/protocol.md` §1.4); the connection
+//! Answers to frames that are not a usable packet (docs/protocol.md#14-malformed-input); the connection
 //! stays open.
 
 use serde_json::{Value, json};

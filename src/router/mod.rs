@@ -3,7 +3,7 @@
 //! It decodes the frame, answers malformed input ([`malformed`]), sends a packet of a
 //! connection that is not authenticated yet to the authentication commands and anything
 //! else to the commands — both found in one table ([`table`]), from which the handshake's
-//! `capabilities` are derived too — and routes the reply (§2) through the hub.
+//! `capabilities` are derived too — and routes the reply (docs/protocol.md#2-routing-of-replies) through the hub.
 //!
 //! See `docs/architecture.md` ("Layers", "Where things go").
 
@@ -64,7 +64,7 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
     }
 }
 
-/// The first packet of every connection (`docs/protocol.md` §3.1).
+/// The first packet of every connection (`docs/protocol.md` docs/protocol.md#31-handshake).
 pub fn handshake(app: &App, session: &Session) -> Encoded {
     let a = &app.config.attachments;
     encode(&json!({

@@ -1,4 +1,4 @@
-//! The plain-HTTP side of the port (§10): reading a request head, writing responses, and
+//! The plain-HTTP side of the port (docs/protocol.md#10-http-routes): reading a request head, writing responses, and
 //! accepting a WebSocket upgrade on `GET /`.
 //!
 //! Routes build a [`Response`] value and [`write_response`] sends it, so a route never
