@@ -42,6 +42,8 @@ pub struct Config {
     pub rotur: Rotur,
     pub storage: Storage,
     pub welcome: Welcome,
+    /// Native TLS on the same port (see [`crate::tls`]).
+    pub tls: crate::tls::TlsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -358,6 +360,9 @@ impl Config {
         if self.rotur.timeout_seconds == 0 {
             return Err(bad("rotur.timeout_seconds", "must be at least 1"));
         }
+        if let Some((key, error)) = self.tls.problem() {
+            return Err(bad(key, error));
+        }
         Ok(())
     }
 }
@@ -430,6 +435,10 @@ fn known_keys() -> Known {
                 ("message", None),
             ])),
         ),
+        (
+            "tls",
+            Some(Known(&[("mode", None), ("cert", None), ("key", None)])),
+        ),
     ])
 }
 
@@ -464,6 +473,7 @@ impl Default for Config {
             rotur: Rotur::default(),
             storage: Storage::default(),
             welcome: Welcome::default(),
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }

@@ -24,4 +24,5 @@ pub mod random;
 pub mod ratelimit;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod voice;
