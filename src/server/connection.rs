@@ -59,7 +59,7 @@ pub async fn serve(app: Rc<App>, stream: TcpStream, peer: SocketAddr, tls: Optio
             answer(app, stream, peer, request, tls.as_deref()).await
         }
         Ok(Some(Opened::Tls(stream, request))) => {
-            answer(app, *stream, peer, request, tls.as_deref()).await
+            answer(app, stream, peer, request, tls.as_deref()).await
         }
         Ok(None) => {}
         Err(e) => log::debug!("{peer}: no complete request: {e}"),
@@ -79,9 +79,10 @@ async fn open(mut stream: TcpStream, tls: Option<&Tls>) -> io::Result<Option<Ope
             return Ok(None);
         }
         if first[0] == transport::TLS_HANDSHAKE {
-            let mut stream = tls.accept(stream).await?;
+            // Boxed, like the stream after it: see `Link for Box<TlsStream>`.
+            let mut stream = Box::new(Box::pin(tls.accept(stream)).await?);
             let request = http::read_request(&mut stream).await?;
-            return Ok(request.map(|r| Opened::Tls(Box::new(stream), r)));
+            return Ok(request.map(|r| Opened::Tls(stream, r)));
         }
     }
     let request = http::read_request(&mut stream).await?;
@@ -107,12 +108,21 @@ async fn answer<S: Link>(
     let response = crate::tls::page::route(tls, &request)
         .unwrap_or_else(|| route(&app, &request, S::TRANSPORT));
     let head_only = request.method == "HEAD";
-    if let Err(e) = http::write_response(&mut stream, &response, head_only).await {
-        log::debug!("{peer}: HTTP answer failed: {e}");
-        return;
+    // A peer that does not read its answer is not kept forever.
+    let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
+    let written = async {
+        http::write_response(&mut stream, &response, head_only).await?;
+        // Ends a TLS stream properly (close_notify), then the socket.
+        stream.close().await
     }
-    // Ends a TLS stream properly (close_notify), then the socket.
-    let _ = stream.close().await;
+    .or(async {
+        Timer::after(limit).await;
+        Err(io::ErrorKind::TimedOut.into())
+    })
+    .await;
+    if let Err(e) = written {
+        log::debug!("{peer}: HTTP answer failed: {e}");
+    }
 }
 
 /// Answers a plain HTTP request (one that is not a WebSocket upgrade). `transport` says

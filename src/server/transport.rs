@@ -55,7 +55,9 @@ impl Link for TcpStream {
     }
 }
 
-impl Link for TlsStream<TcpStream> {
+/// Boxed: a rustls connection is large, and an unboxed one would make every connection's
+/// task (plain ones too) reserve room for it.
+impl Link for Box<TlsStream<TcpStream>> {
     type Half = Shared<TlsStream<TcpStream>>;
     const TRANSPORT: Transport = Transport::Tls;
 
@@ -64,7 +66,7 @@ impl Link for TlsStream<TcpStream> {
     }
 
     fn split(self) -> (Self::Half, Self::Half) {
-        let shared = Shared(Rc::new(RefCell::new(self)));
+        let shared = Shared(Rc::new(RefCell::new(*self)));
         (shared.clone(), shared)
     }
 }

@@ -49,6 +49,7 @@ pub struct Tls {
     files: Option<(PathBuf, PathBuf)>,
     /// Where the served certificate lives, for the start log line.
     pub describe: String,
+    pub mode: TlsMode,
 }
 
 /// What people are shown about the served certificate.
@@ -131,6 +132,7 @@ impl Tls {
             provider,
             files,
             describe,
+            mode: config.mode,
         })))
     }
 

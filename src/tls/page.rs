@@ -6,7 +6,7 @@
 //! Own text, no external resources, no script; the one stylesheet comes from the same
 //! origin, so the strict Content-Security-Policy holds.
 
-use super::Tls;
+use super::{Tls, TlsMode};
 use crate::server::http::{Request, Response};
 
 const CSP: &str = "default-src 'self'";
@@ -30,7 +30,7 @@ pub fn route(tls: Option<&Tls>, request: &Request) -> Option<Response> {
             Response::new(
                 "200 OK",
                 "text/html; charset=utf-8",
-                page(&host, &tls.fingerprint()).into_bytes(),
+                page(&host, &tls.fingerprint(), tls.mode == TlsMode::Files).into_bytes(),
             )
         }
         "/tls/cert.crt" | "/tls/cert.pem" => Response::new(
@@ -76,9 +76,33 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn page(host: &str, fingerprint: &str) -> String {
+/// The opening paragraphs: what certificate this is and whether it needs trusting at all.
+fn intro(host: &str, files: bool) -> String {
+    if files {
+        format!(
+            r#"<p>This chat server uses a certificate its owner installed (<code>tls.cert</code>).
+If it comes from a public authority (Let's Encrypt, <code>tailscale cert</code>) your devices
+trust it already and there is nothing to do: connect to <code>wss://{host}</code>. If it was made
+with a local tool such as mkcert, trust that tool's root certificate on each device instead
+(the steps below are the same); the download here is the top certificate of the installed
+chain.</p>"#
+        )
+    } else {
+        format!(
+            r#"<p>This chat server encrypts its connections with a certificate it made for itself.
+Your devices do not know it yet, so browsers warn about it and the official OriginChats
+client cannot connect to <code>wss://{host}</code>. Trust the certificate once on each device
+and the warning goes away for good.</p>
+<p>The file is a certificate authority made only for this one server: its signing key was
+thrown away right after use, so it cannot vouch for any other website.</p>"#
+        )
+    }
+}
+
+fn page(host: &str, fingerprint: &str, files: bool) -> String {
     let host = escape(host);
     let fingerprint = escape(fingerprint);
+    let intro = intro(&host, files);
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -90,18 +114,13 @@ fn page(host: &str, fingerprint: &str) -> String {
 </head>
 <body>
 <h1>Trust this server's certificate</h1>
-<p>This chat server encrypts its connections with a certificate it made for itself.
-Your devices do not know it yet, so browsers warn about it and the official OriginChats
-client cannot connect to <code>wss://{host}</code>. Trust the certificate once on each device
-and the warning goes away for good.</p>
+{intro}
 <p>Before you trust it, make sure it is really this server's certificate: the server prints
 the same fingerprint when it starts, and <code>originchats-server admin tls-info</code>
 shows it on the server's own machine.</p>
 <p>SHA-256 fingerprint:</p>
 <p class="fp">{fingerprint}</p>
 <p><a class="button" href="/tls/cert.crt" download>Download the certificate</a></p>
-<p>The file is a certificate authority made only for this one server: its signing key was
-thrown away right after use, so it cannot vouch for any other website.</p>
 
 <h2>iPhone and iPad</h2>
 <ol>
@@ -182,8 +201,10 @@ mod tests {
         assert_eq!(host_of(&request("pi.local:5613")), "pi.local:5613");
         assert_eq!(host_of(&request("[::1]:5613")), "[::1]:5613");
         assert_eq!(host_of(&request("<script>")), "this-server:5613");
-        let html = page("a<b", "AB:CD");
+        let html = page("a<b", "AB:CD", false);
         assert!(html.contains("a&lt;b") && !html.contains("a<b"));
+        assert!(html.contains("made for itself"));
+        assert!(page("pi", "AB:CD", true).contains("tls.cert"));
         assert!(!html.contains("<script") && !html.contains("style="));
     }
 }
