@@ -94,7 +94,7 @@ async fn answer<S: Link>(
     app: Rc<App>,
     mut stream: S,
     peer: SocketAddr,
-    request: http::Request,
+    mut request: http::Request,
     tls: Option<&Tls>,
 ) {
     if let (Some(key), "GET", "/") = (
@@ -103,7 +103,10 @@ async fn answer<S: Link>(
         request.route(),
     ) {
         let key = key.clone();
-        return websocket(app, stream, peer, &key, request.rest).await;
+        let rest = std::mem::take(&mut request.rest);
+        // The head's strings would otherwise stay allocated as long as the connection.
+        drop(request);
+        return websocket(app, stream, peer, &key, rest).await;
     }
     let response = crate::tls::page::route(tls, &request)
         .unwrap_or_else(|| route(&app, &request, S::TRANSPORT));
