@@ -478,5 +478,7 @@ fn a_tls_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     // Whatever piled up beyond the outbox stayed small: far fewer messages than were sent
     // reached the TLS socket before the drop (kernel buffers plus the rustls limit).
     assert!(i < 300, "{i} messages of 49 kB were taken before the drop");
-    assert_eq!(alice.request(json!({"cmd": "ping"}))["cmd"], "pong");
+    // The others go on (carol's user_disconnect may come first).
+    alice.send(json!({"cmd": "ping"}));
+    assert_eq!(common::until(&mut alice, "pong")["cmd"], "pong");
 }
