@@ -8,6 +8,7 @@
 //! the `/tls` page ([`page`]) and `admin tls-info` ([`info_text`]).
 
 pub mod certificate;
+pub mod ciphers;
 pub mod config;
 pub mod names;
 pub mod page;
@@ -77,7 +78,16 @@ impl Tls {
     /// Sets TLS up as configured (`None` for `off`). Blocking: it may make a key pair and
     /// reads files, so it runs before the executor starts.
     pub fn start(config: &TlsConfig, data_dir: &Path) -> Result<Option<Rc<Tls>>, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        if config.mode == TlsMode::Off {
+            return Ok(None);
+        }
+        let mut provider = rustls::crypto::ring::default_provider();
+        let prefer_chacha20 = !ciphers::machine_has_aes();
+        if prefer_chacha20 {
+            ciphers::prefer_chacha20(&mut provider);
+            log::info!("TLS: this CPU has no AES instructions: ChaCha20-Poly1305 is preferred");
+        }
+        let provider = Arc::new(provider);
         let (loaded, files, describe) = match config.mode {
             TlsMode::Off => return Ok(None),
             TlsMode::SelfSigned => {
@@ -117,11 +127,12 @@ impl Tls {
             }
         };
         let resolver = Arc::new(Resolver(RwLock::new(loaded.key.clone())));
-        let server = ServerConfig::builder_with_provider(provider.clone())
+        let mut server = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS: {e}"))?
             .with_no_client_auth()
             .with_cert_resolver(resolver.clone());
+        server.ignore_client_order = prefer_chacha20;
         Ok(Some(Rc::new(Tls {
             acceptor: TlsAcceptor::from(Arc::new(server)),
             resolver,
