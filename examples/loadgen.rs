@@ -10,6 +10,14 @@
 //!   fanout  --clients N --senders S (--rate MSGS_PER_S | --outstanding K) --duration SECS [--size BYTES]
 //!   slow    --clients N --rate R --duration SECS [--senders S] [--slow-rcvbuf BYTES]
 //!   logins  --chatters C --rate R --logins L --duration SECS [--senders S]
+//!   handshakes --clients N --duration SECS [--resume]
+//!           (N loops of: TCP connect, TLS handshake, a short HTTPS request; full
+//!           handshakes unless --resume; implies --tls)
+//!
+//! transport:
+//!   --tls               wss:// instead of ws:// (not in `slow`), trusting the certificate
+//!                       the server made in its data directory (tls-ca.pem)
+//!   --ca PATH           with --addr: the PEM certificate to trust
 //!
 //! server (default: start target/release/originchats-server on 127.0.0.1 port 0):
 //!   --server-bin PATH   binary to start (nothing is built)
@@ -256,15 +264,17 @@ struct Args {
     timeout: Option<f64>,
     slow_rcvbuf: usize,
     existing: bool,
+    tls: bool,
+    ca: Option<PathBuf>,
+    resume: bool,
 }
 
-const USAGE: &str =
-    "usage: loadgen <connect|fanout|slow|logins> [options]  (see the top of examples/loadgen.rs)";
+const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes> [options]  (see the top of examples/loadgen.rs)";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let mode = it.next().ok_or("missing mode")?;
-    if !["connect", "fanout", "slow", "logins"].contains(&mode.as_str()) {
+    if !["connect", "fanout", "slow", "logins", "handshakes"].contains(&mode.as_str()) {
         return Err(format!("unknown mode {mode:?}"));
     }
     let mut a = Args {
@@ -293,6 +303,9 @@ fn parse_args() -> Result<Args, String> {
         timeout: None,
         slow_rcvbuf: 4096,
         existing: false,
+        tls: false,
+        ca: None,
+        resume: false,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -319,6 +332,9 @@ fn parse_args() -> Result<Args, String> {
             "--slow-rcvbuf" => a.slow_rcvbuf = num(&flag, it.next())?,
             "--rate-limit" => a.rate_limit = true,
             "--existing" => a.existing = true,
+            "--tls" => a.tls = true,
+            "--resume" => a.resume = true,
+            "--ca" => a.ca = Some(PathBuf::from(it.next().ok_or("--ca needs a path")?)),
             "--steps" => {
                 let v = it.next().ok_or("--steps needs a value")?;
                 let mut s = v
@@ -380,6 +396,15 @@ fn parse_args() -> Result<Args, String> {
     }
     if a.pid.is_some() && a.addr.is_none() {
         return Err("--pid only goes with --addr".into());
+    }
+    if a.mode == "handshakes" {
+        a.tls = true;
+    }
+    if a.tls && a.mode == "slow" {
+        return Err("--tls: the slow mode speaks plain ws:// only".into());
+    }
+    if a.tls && a.addr.is_some() && a.ca.is_none() {
+        return Err("--tls with --addr needs --ca PATH (the server's tls-ca.pem)".into());
     }
     Ok(a)
 }
@@ -890,7 +915,103 @@ fn spawn_progress(ctx: &Ctx) -> Task<()> {
 // Clients
 // ---------------------------------------------------------------------------------------
 
-type Ws = WebSocketStream<TcpStream>;
+// ---------------------------------------------------------------------------------------
+// Transport: plain TCP or TLS (rustls, trusting the server's own certificate)
+// ---------------------------------------------------------------------------------------
+
+/// Set when the run speaks TLS.
+static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+static HANDSHAKES: AtomicU64 = AtomicU64::new(0);
+
+fn tls_client_config(ca: &std::path::Path, resume: bool) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let cert = CertificateDer::from_pem_file(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).map_err(|e| e.to_string())?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    if !resume {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
+    Ok(config)
+}
+
+/// One client connection, plain or TLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<futures_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl futures_lite::AsyncRead for Conn {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl futures_lite::AsyncWrite for Conn {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => std::pin::Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => std::pin::Pin::new(s).poll_close(cx),
+            Conn::Tls(s) => std::pin::Pin::new(s).poll_close(cx),
+        }
+    }
+}
+
+/// TCP connect, and the TLS handshake when the run speaks TLS.
+async fn connect_conn(addr: SocketAddr) -> Result<Conn, String> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let Some(config) = TLS.get() else {
+        return Ok(Conn::Plain(stream));
+    };
+    let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let tls = futures_rustls::TlsConnector::from(config.clone())
+        .connect(name, stream)
+        .await
+        .map_err(|e| format!("TLS handshake: {e}"))?;
+    HANDSHAKES.fetch_add(1, Relaxed);
+    Ok(Conn::Tls(Box::new(tls)))
+}
+
+type Ws = WebSocketStream<Conn>;
 
 /// Value of the first `"key": "…"` string field (no unescaping; enough for our packets).
 fn str_field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
@@ -966,11 +1087,9 @@ async fn next_text(ws: &mut Ws) -> Result<String, String> {
 
 /// TCP + WebSocket upgrade + the server's `handshake` packet.
 async fn open(addr: SocketAddr) -> Result<Ws, String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (mut ws, _) = async_tungstenite::client_async(format!("ws://{addr}/"), stream)
+    let stream = connect_conn(addr).await?;
+    let scheme = if TLS.get().is_some() { "wss" } else { "ws" };
+    let (mut ws, _) = async_tungstenite::client_async(format!("{scheme}://{addr}/"), stream)
         .await
         .map_err(|e| format!("upgrade: {e}"))?;
     loop {
@@ -1038,7 +1157,7 @@ struct ReaderCtx {
 }
 
 struct Client {
-    tx: Option<WebSocketSender<TcpStream>>,
+    tx: Option<WebSocketSender<Conn>>,
     stats: Arc<Mutex<RecvStats>>,
     _reader: Task<()>,
 }
@@ -1098,7 +1217,7 @@ fn on_text(t: &str, me: &ReaderCtx, stats: &Mutex<RecvStats>) {
     }
 }
 
-async fn reader(mut rx: WebSocketReceiver<TcpStream>, me: ReaderCtx, stats: Arc<Mutex<RecvStats>>) {
+async fn reader(mut rx: WebSocketReceiver<Conn>, me: ReaderCtx, stats: Arc<Mutex<RecvStats>>) {
     let why = loop {
         match rx.next().await {
             Some(Ok(Message::Text(t))) => on_text(t.as_str(), &me, &stats),
@@ -1242,7 +1361,7 @@ struct Plan {
 
 async fn sender_task(
     s: usize,
-    mut tx: WebSocketSender<TcpStream>,
+    mut tx: WebSocketSender<Conn>,
     plan: Arc<Plan>,
     acks: Option<channel::Receiver<()>>,
 ) -> SenderResult {
@@ -2058,6 +2177,68 @@ async fn mode_logins(ctx: Arc<Ctx>, a: &Args) -> Result<Value, String> {
 // main
 // ---------------------------------------------------------------------------------------
 
+/// `handshakes`: N loops of connect + TLS handshake + a short HTTPS request, for the
+/// duration; handshakes per second and per server CPU-second.
+async fn mode_handshakes(ctx: Arc<Ctx>, a: &Args) -> Result<Value, String> {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let loops = a.clients.unwrap_or(8).max(1);
+    let end = now_ns() + (a.duration * 1e9) as u64;
+    let failures = Arc::new(AtomicU64::new(0));
+    let before = snap(&ctx);
+    let h0 = HANDSHAKES.load(Relaxed);
+    let tasks: Vec<Task<()>> = (0..loops)
+        .map(|_| {
+            let addr = ctx.addr;
+            let failures = failures.clone();
+            ctx.ex.spawn(async move {
+                while now_ns() < end {
+                    let one = async {
+                        let mut c = connect_conn(addr).await?;
+                        c.write_all(b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        let mut answer = Vec::new();
+                        let _ = c.read_to_end(&mut answer).await;
+                        if !answer.starts_with(b"HTTP/1.1 404") {
+                            return Err(format!("answer {:?}", String::from_utf8_lossy(&answer)));
+                        }
+                        Ok::<(), String>(())
+                    };
+                    if let Err(e) = with_timeout(OPEN_TIMEOUT, "handshake", one).await {
+                        failures.fetch_add(1, Relaxed);
+                        sample(&G.error_samples, e);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await;
+    }
+    let after = snap(&ctx);
+    let n = HANDSHAKES.load(Relaxed) - h0;
+    let dt = secs(after.t - before.t).max(1e-9);
+    let scpu = match (before.server_ticks, after.server_ticks) {
+        (Some(x), Some(y)) => Some((y - x) as f64 / clk_tck()),
+        _ => None,
+    };
+    let mut v = common_json(&ctx);
+    extend(
+        &mut v,
+        json!({
+            "mode": "handshakes",
+            "loops": loops,
+            "resumption": a.resume,
+            "handshakes": n,
+            "failures": failures.load(Relaxed),
+            "handshakes_per_s": r3(n as f64 / dt),
+            "server_cpu_s": scpu.map(r3),
+            "handshakes_per_server_cpu_s": scpu.and_then(|c| (c > 0.0).then(|| r3(n as f64 / c))),
+        }),
+    );
+    Ok(v)
+}
+
 fn main() {
     START.set(Instant::now()).unwrap();
     let a = match parse_args() {
@@ -2167,6 +2348,15 @@ fn main() {
         None => Some(start_server(&a, total_clients + 64, cost, None).unwrap_or_else(|e| fail(e))),
     };
     let addr = server.as_ref().map(|s| s.addr).or(a.addr).unwrap();
+    if a.tls {
+        let ca = match (&a.ca, server.as_ref().and_then(|s| s.dir.as_ref())) {
+            (Some(ca), _) => ca.clone(),
+            (None, Some(dir)) => dir.path().join("data").join("tls-ca.pem"),
+            (None, None) => fail("--tls needs --ca PATH".into()),
+        };
+        let config = tls_client_config(&ca, a.resume).unwrap_or_else(|e| fail(e));
+        let _ = TLS.set(Arc::new(config));
+    }
     let pid = server.as_ref().map(|s| s.pid).or(a.pid);
     if let Some(p) = a.pid {
         if cpu_ticks(&p.to_string()).is_none() {
@@ -2193,6 +2383,7 @@ fn main() {
             "connect" => mode_connect(ctx.clone(), &a).await,
             "fanout" => mode_fanout(ctx.clone(), &a).await,
             "slow" => mode_slow(ctx.clone(), &a).await,
+            "handshakes" => mode_handshakes(ctx.clone(), &a).await,
             _ => mode_logins(ctx.clone(), &a).await,
         }
     }));
@@ -2206,7 +2397,7 @@ fn main() {
             }
             extend(
                 &mut v,
-                json!({"server_addr": addr.to_string(), "server_pid": pid, "elapsed_s": r3(secs(now_ns()))}),
+                json!({"server_addr": addr.to_string(), "server_pid": pid, "tls": a.tls, "elapsed_s": r3(secs(now_ns()))}),
             );
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{v}");

@@ -31,13 +31,14 @@ COMMANDS:
     create-channel NAME [--type T] [--private]
                                       create a channel (T: text (default), voice, separator)
     delete-channel NAME --yes         delete a channel and its whole history
+    tls-info                          the TLS certificate's fingerprint and how to trust it
 
 USER is a local name (alice), a username (USR:local_alice) or an account id.
 `admin COMMAND --help` explains one command.
 ";
 
 /// Per-command help: (command, usage and explanation).
-const COMMAND_HELP: [(&str, &str); 8] = [
+const COMMAND_HELP: [(&str, &str); 9] = [
     (
         "users",
         "admin users\n    Lists every account: username, kind (local or rotur) and roles.\n",
@@ -66,6 +67,10 @@ const COMMAND_HELP: [(&str, &str); 8] = [
     (
         "delete-channel",
         "admin delete-channel NAME --yes\n    Deletes a channel with its whole history and read markers. --yes confirms.\n",
+    ),
+    (
+        "tls-info",
+        "admin tls-info\n    Prints the SHA-256 fingerprint of the certificate served on wss:// and https://\n    (tls.mode), and the address to open once on a device to trust it.\n",
     ),
 ];
 
@@ -125,6 +130,13 @@ pub fn run(data_dir: &Path, config: &Config, args: &[String]) -> Result<String, 
         return Ok(format!(
             "usage: originchats-server [--data-dir DIR] {usage}"
         ));
+    }
+    if command == "tls-info" {
+        // Only reads the certificate files: the database is not needed.
+        return match rest {
+            [] => crate::tls::info_text(config, data_dir).map_err(AdminError::Failed),
+            _ => Err(AdminError::Usage(usage)),
+        };
     }
     let db = Db::open(data_dir, config.storage.sync)
         .map_err(|e| format!("cannot open the data directory {}: {e}", data_dir.display()))?;

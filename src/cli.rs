@@ -7,7 +7,8 @@ originchats-server — an OriginChats chat server for small boards
 
 USAGE:
     originchats-server [--config PATH] [--data-dir DIR]            run the server
-    originchats-server [--config PATH] [--data-dir DIR] admin ...  manage accounts (see `admin --help`)
+    originchats-server [--config PATH] [--data-dir DIR] admin ...  manage accounts, show the TLS
+                      certificate's fingerprint (see `admin --help`)
     originchats-server [--config PATH] [--data-dir DIR] import PATH
                       bring over the data of the original (Python) server (see IMPORT)
 

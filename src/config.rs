@@ -59,6 +59,8 @@ pub struct Config {
     pub rotur: Rotur,
     pub storage: Storage,
     pub welcome: Welcome,
+    /// Native TLS on the same port (see [`crate::tls`]).
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -394,6 +396,9 @@ impl Config {
         if self.storage.watch_interval_ms < 10 {
             return Err(bad("storage.watch_interval_ms", "must be at least 10"));
         }
+        if let Some((key, error)) = self.tls.problem() {
+            return Err(bad(key, error));
+        }
         Ok(())
     }
 }
@@ -430,6 +435,42 @@ impl<'de> Deserialize<'de> for Limits {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Map::<String, Value>::deserialize(d)?;
         Limits::from_raw(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `tls`: whether the port also speaks TLS, and with which certificate.
+/// `tls` in config.json.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    /// PEM certificate chain (leaf first) for `files` mode.
+    pub cert: String,
+    /// PEM private key for `files` mode.
+    pub key: String,
+}
+
+/// `tls.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// A certificate made on first start and kept in the data directory.
+    SelfSigned,
+    /// `tls.cert` and `tls.key`, picked up again when they change.
+    Files,
+    /// Plain `ws://` and `http://` only.
+    Off,
+}
+
+impl TlsConfig {
+    /// A person-readable complaint about an inconsistent section, naming the key.
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if self.mode == TlsMode::Files && (self.cert.is_empty() || self.key.is_empty()) {
+            return Some((
+                "tls.cert",
+                "tls.mode \"files\" needs both tls.cert and tls.key (PEM file paths)",
+            ));
+        }
+        None
     }
 }
 
@@ -543,6 +584,25 @@ mod tests {
         );
         let (c, _) = p(r#"{"storage":{"watch_interval_ms":50}}"#).unwrap();
         assert_eq!(c.storage.watch_interval_ms, 50);
+    }
+
+    #[test]
+    fn tls_modes_and_the_files_mode_needing_both_paths() {
+        let (c, _) = p("{}").unwrap();
+        assert_eq!(c.tls.mode, TlsMode::SelfSigned);
+        let (c, _) = p(r#"{"tls":{"mode":"off"}}"#).unwrap();
+        assert_eq!(c.tls.mode, TlsMode::Off);
+        let (c, _) = p(r#"{"tls":{"mode":"files","cert":"a.pem","key":"k.pem"}}"#).unwrap();
+        assert_eq!((c.tls.mode, c.tls.cert.as_str()), (TlsMode::Files, "a.pem"));
+        let e = p(r#"{"tls":{"mode":"files","cert":"a.pem"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`tls.cert`: tls.mode \"files\" needs both"),
+            "{e}"
+        );
+        let e = p(r#"{"tls":{"mode":"on"}}"#).unwrap_err().to_string();
+        assert!(e.contains("tls.mode"), "{e}");
     }
 
     #[test]

@@ -391,6 +391,13 @@ fn chat_in_two_browsers_over_http() {
     chat_flow("http", "http", &[]);
 }
 
+/// The same over `https://` and `wss://` with the server's self-signed certificate (the
+/// browsers are told to accept it: trusting it is what the `/tls` page explains to people).
+#[test]
+fn chat_in_two_browsers_over_https() {
+    chat_flow("https", "https", &["--ignore-certificate-errors"]);
+}
+
 /// The number badge of a channel in the list ("" when there is none).
 fn channel_badge(b: &Browser, channel: &str) -> String {
     b.script(

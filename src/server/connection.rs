@@ -7,7 +7,8 @@
 //! consumer, idle peer). Whichever finishes first ends the connection; the [`Cleanup`]
 //! guard then does the presence bookkeeping, even after a panic.
 //!
-//! Both sides share the socket. The reader's own writes (tungstenite's pong replies) are
+//! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
+//! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
 //! captured by [`ReadSide`] and queued on the outbox, so frames never interleave.
 
 use std::borrow::Cow;
@@ -21,16 +22,19 @@ use std::time::{Duration, Instant};
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, error::CapacityError};
-use futures_lite::{AsyncRead, AsyncWrite, FutureExt, StreamExt};
+use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use futures_rustls::server::TlsStream;
 use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::{frames, http, web};
+use super::transport::{self, Link};
+use super::{frames, http, session_route, tls_page, web};
 use crate::app::App;
 use crate::hub::Session;
 use crate::hub::outbox::Outgoing;
 use crate::protocol::encode;
+use crate::tls::Tls;
 
 /// Bytes read from the socket at a time: most chat packets fit; larger ones take more reads.
 /// Every connection keeps this much allocated, so it is small.
@@ -38,44 +42,97 @@ const READ_BUFFER: usize = 512;
 
 type Reason = Cow<'static, str>;
 
-/// Serves one accepted TCP connection.
-pub async fn serve(app: Rc<App>, mut stream: TcpStream, peer: SocketAddr) {
+/// Serves one accepted TCP connection: plain, or TLS when its first byte starts a TLS
+/// handshake (and TLS is on).
+pub async fn serve(app: Rc<App>, stream: TcpStream, peer: SocketAddr, tls: Option<Rc<Tls>>) {
     let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
-    let request = http::read_request(&mut stream)
+    // One deadline for everything before the first packet: the first byte, the TLS
+    // handshake and the HTTP request head.
+    let opened = open(stream, tls.as_deref())
         .or(async {
             Timer::after(limit).await;
             Err(std::io::ErrorKind::TimedOut.into())
         })
         .await;
-    let request = match request {
-        Ok(Some(r)) => r,
-        Ok(None) => return,
-        Err(e) => {
-            log::debug!("{peer}: no complete HTTP request: {e}");
-            return;
+    match opened {
+        Ok(Some(Opened::Plain(stream, request))) => {
+            answer(app, stream, peer, request, tls.as_deref()).await
         }
-    };
+        Ok(Some(Opened::Tls(stream, request))) => {
+            answer(app, stream, peer, request, tls.as_deref()).await
+        }
+        Ok(None) => {}
+        Err(e) => log::debug!("{peer}: no complete request: {e}"),
+    }
+}
+
+/// A connection whose request head has been read.
+enum Opened {
+    Plain(TcpStream, http::Request),
+    Tls(Box<TlsStream<TcpStream>>, http::Request),
+}
+
+async fn open(mut stream: TcpStream, tls: Option<&Tls>) -> io::Result<Option<Opened>> {
+    if let Some(tls) = tls {
+        let mut first = [0u8; 1];
+        if stream.peek(&mut first).await? == 0 {
+            return Ok(None);
+        }
+        if first[0] == transport::TLS_HANDSHAKE {
+            // Boxed, like the stream after it: see `Link for Box<TlsStream>`.
+            let mut stream = Box::new(Box::pin(tls.accept(stream)).await?);
+            let request = http::read_request(&mut stream).await?;
+            return Ok(request.map(|r| Opened::Tls(stream, r)));
+        }
+    }
+    let request = http::read_request(&mut stream).await?;
+    Ok(request.map(|r| Opened::Plain(stream, r)))
+}
+
+/// Upgrades to WebSocket, or answers the HTTP request and closes.
+async fn answer<S: Link>(
+    app: Rc<App>,
+    mut stream: S,
+    peer: SocketAddr,
+    mut request: http::Request,
+    tls: Option<&Tls>,
+) {
     if let (Some(key), "GET", "/") = (
         &request.websocket_key,
         request.method.as_str(),
         request.route(),
     ) {
         let key = key.clone();
-        let cookie = super::session_route::upgrade_cookie(&app, &request);
-        return websocket(app, stream, peer, &key, request.rest, cookie).await;
+        let cookie = session_route::upgrade_cookie(&app, &request);
+        let rest = std::mem::take(&mut request.rest);
+        // The head's strings would otherwise stay allocated as long as the connection.
+        drop(request);
+        return websocket(app, stream, peer, &key, rest, cookie).await;
     }
-    let response = if super::session_route::handles(&request) {
-        super::session_route::answer(&app, &mut stream, &request, false).await
+    let response = if session_route::handles(&request) {
+        session_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await
     } else {
-        route(&app, &request)
+        tls_page::route(tls, &request).unwrap_or_else(|| route(&app, &request))
     };
     let head_only = request.method == "HEAD";
-    if let Err(e) = http::write_response(&mut stream, &response, head_only).await {
+    // A peer that does not read its answer is not kept forever.
+    let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
+    let written = async {
+        http::write_response(&mut stream, &response, head_only).await?;
+        // Ends a TLS stream properly (close_notify), then the socket.
+        stream.close().await
+    }
+    .or(async {
+        Timer::after(limit).await;
+        Err(io::ErrorKind::TimedOut.into())
+    })
+    .await;
+    if let Err(e) = written {
         log::debug!("{peer}: HTTP answer failed: {e}");
     }
 }
 
-/// Answers a plain HTTP request (one that is not a WebSocket upgrade).
+/// Answers an HTTP request that is not a WebSocket upgrade (over plain TCP or TLS alike).
 fn route(app: &App, request: &http::Request) -> http::Response {
     match (request.method.as_str(), request.route()) {
         ("OPTIONS", _) => http::Response::no_content(),
@@ -86,9 +143,9 @@ fn route(app: &App, request: &http::Request) -> http::Response {
     }
 }
 
-async fn websocket(
+async fn websocket<S: Link>(
     app: Rc<App>,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
     key: &str,
     rest: Vec<u8>,
@@ -101,9 +158,10 @@ async fn websocket(
     let limits = &app.config.connections;
     // Kernel buffering counts toward what a slow reader may leave unread: keep it small, so
     // that the outbox limit decides.
-    if let Err(e) =
-        rustix::net::sockopt::set_socket_send_buffer_size(&stream, limits.socket_send_buffer_bytes)
-    {
+    if let Err(e) = rustix::net::sockopt::set_socket_send_buffer_size(
+        stream.socket(),
+        limits.socket_send_buffer_bytes,
+    ) {
         log::debug!("{peer}: cannot set the socket send buffer: {e}");
     }
     let config = WebSocketConfig::default()
@@ -111,16 +169,18 @@ async fn websocket(
         .max_message_size(Some(limits.max_message_bytes))
         .max_frame_size(Some(limits.max_message_bytes));
     let session = app.hub.open(peer);
-    super::session_route::remember_cookie(&session, cookie);
+    session_route::remember_cookie(&session, cookie);
+    let (reading, writing) = stream.split();
     let read_side = ReadSide {
-        stream: stream.clone(),
+        stream: reading,
         session: session.clone(),
     };
     let ws =
         WebSocketStream::from_partially_read(read_side, rest, Role::Server, Some(config)).await;
     log::info!(
-        "connection {} from {peer} opened ({} open)",
+        "connection {} from {peer} opened ({}{} open)",
         session.id,
+        if S::TRANSPORT.is_tls() { "TLS, " } else { "" },
         app.hub.len()
     );
     let _cleanup = Cleanup {
@@ -130,7 +190,7 @@ async fn websocket(
     session.send(crate::router::handshake(&app, &session));
 
     let reason = read_loop(&app, &session, ws)
-        .or(write_loop(&session, stream))
+        .or(write_loop(&session, writing))
         .or(async { Cow::Borrowed(session.outbox.killed().await) })
         .await;
     log::info!("connection {} from {peer} closed: {reason}", session.id);
@@ -150,12 +210,12 @@ impl Drop for Cleanup {
 
 /// The socket as the WebSocket reader sees it: reads go to the socket, writes (pong
 /// replies) are queued on the outbox for the writer.
-struct ReadSide {
-    stream: TcpStream,
+struct ReadSide<R> {
+    stream: R,
     session: Rc<Session>,
 }
 
-impl AsyncRead for ReadSide {
+impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -165,7 +225,7 @@ impl AsyncRead for ReadSide {
     }
 }
 
-impl AsyncWrite for ReadSide {
+impl<R> AsyncWrite for ReadSide<R> {
     fn poll_write(
         self: Pin<&mut Self>,
         _: &mut Context<'_>,
@@ -188,7 +248,7 @@ impl AsyncWrite for ReadSide {
 async fn read_loop(
     app: &Rc<App>,
     session: &Rc<Session>,
-    mut ws: WebSocketStream<ReadSide>,
+    mut ws: WebSocketStream<ReadSide<impl AsyncRead + Unpin>>,
 ) -> Reason {
     loop {
         let message = match ws.next().await {
@@ -238,8 +298,10 @@ async fn closing(session: &Session) -> Reason {
     "closed by the server".into()
 }
 
-/// Writes whatever is queued, a batch per system call, until a close frame or an error.
-async fn write_loop(session: &Rc<Session>, mut stream: TcpStream) -> Reason {
+/// Writes whatever is queued, a batch per system call (plain: one vectored write from the
+/// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
+/// an error.
+async fn write_loop(session: &Rc<Session>, mut stream: impl AsyncWrite + Unpin) -> Reason {
     let mut batch: Vec<Outgoing> = Vec::new();
     loop {
         let Some(first) = session.outbox.next().await else {
@@ -256,7 +318,12 @@ async fn write_loop(session: &Rc<Session>, mut stream: TcpStream) -> Reason {
                 None => break,
             }
         }
-        match frames::write_batch(&mut stream, &batch).await {
+        let written = match frames::write_batch(&mut stream, &batch).await {
+            // A no-op on a plain socket.
+            Ok(closing) => stream.flush().await.map(|()| closing),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(false) => {}
             Ok(true) => {
                 let reason = batch.iter().find_map(|i| match i {

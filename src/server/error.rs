@@ -22,6 +22,8 @@ pub enum ServerError {
     Listen { addr: String, source: io::Error },
     /// The bound socket has no local address (the operating system refused to say).
     LocalAddr(io::Error),
+    /// The TLS certificate could not be made or loaded (the text names the files).
+    Tls(String),
 }
 
 impl fmt::Display for ServerError {
@@ -46,6 +48,7 @@ impl fmt::Display for ServerError {
             }
             ServerError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             ServerError::LocalAddr(e) => write!(f, "{e}"),
+            ServerError::Tls(e) => write!(f, "{e}"),
         }
     }
 }
@@ -59,6 +62,7 @@ impl std::error::Error for ServerError {
             | ServerError::Bind { source: e, .. }
             | ServerError::Listen { source: e, .. }
             | ServerError::LocalAddr(e) => Some(e),
+            ServerError::Tls(_) => None,
         }
     }
 }

@@ -8,10 +8,11 @@ pub mod error;
 pub mod frames;
 pub mod http;
 pub mod session_route;
+pub mod tls_page;
+pub mod transport;
 pub mod web;
 
 use std::cell::Cell;
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
@@ -27,6 +28,7 @@ use crate::config::Config;
 use crate::hub::outbox::Outgoing;
 use crate::protocol::encode;
 use crate::store::{Db, Store};
+use crate::tls::Tls;
 pub use error::ServerError;
 
 /// Opens the store in `data_dir`, listens, and serves until the process ends.
@@ -48,6 +50,7 @@ pub fn run(
     };
     let reader = Db::open_reader(data_dir).map_err(ServerError::OpenReader)?;
     let store = Store::start(db, reader).map_err(ServerError::StorageThread)?;
+    let tls = Tls::start(&config.tls, data_dir).map_err(ServerError::Tls)?;
     let addr = config.listen_addr();
     let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
         addr: addr.clone(),
@@ -69,19 +72,38 @@ pub fn run(
         app.dir().user_count(),
         app.config.connections.max
     );
+    match &tls {
+        Some(tls) => log::info!(
+            "TLS on the same port (wss://, https://): {}, SHA-256 fingerprint {}; to trust \
+             it, open {} once",
+            tls.describe,
+            tls.fingerprint(),
+            crate::tls::trust_url(local.port())
+        ),
+        None => log::info!("TLS is off (tls.mode): plain ws:// and http:// only"),
+    }
     on_listening(local);
 
     let ex = Rc::new(LocalExecutor::new());
     smol::block_on(ex.run(async {
         ex.spawn(heartbeat(app.clone())).detach();
         ex.spawn(watch_store(app.clone())).detach();
-        accept_loop(&ex, &app, &listener).await;
+        if let Some(tls) = &tls {
+            ex.spawn(crate::tls::watch_files(tls.clone())).detach();
+        }
+        accept_loop(&ex, &app, &listener, tls).await;
     }));
     Ok(())
 }
 
-async fn accept_loop(ex: &Rc<LocalExecutor<'_>>, app: &Rc<App>, listener: &Async<TcpListener>) {
+async fn accept_loop(
+    ex: &Rc<LocalExecutor<'_>>,
+    app: &Rc<App>,
+    listener: &Async<TcpListener>,
+    tls: Option<Rc<Tls>>,
+) {
     let open = Rc::new(Cell::new(0usize));
+    let refusing = Rc::new(Cell::new(0usize));
     let mut last_refusal_log = Instant::now() - Duration::from_secs(60);
     let mut refused_since_log = 0u64;
     loop {
@@ -95,7 +117,7 @@ async fn accept_loop(ex: &Rc<LocalExecutor<'_>>, app: &Rc<App>, listener: &Async
             }
         };
         if open.get() >= app.config.connections.max {
-            refuse(stream.get_ref());
+            transport::refuse(ex, stream, tls.is_some(), &refusing);
             refused_since_log += 1;
             if last_refusal_log.elapsed() >= Duration::from_secs(10) {
                 log::warn!(
@@ -113,9 +135,12 @@ async fn accept_loop(ex: &Rc<LocalExecutor<'_>>, app: &Rc<App>, listener: &Async
         open.set(open.get() + 1);
         let guard = Counted(open.clone());
         let app = app.clone();
+        let tls = tls.clone();
         ex.spawn(async move {
             let _guard = guard;
-            let served = AssertUnwindSafe(connection::serve(app, stream, peer)).catch_unwind().await;
+            let served = AssertUnwindSafe(connection::serve(app, stream, peer, tls))
+                .catch_unwind()
+                .await;
             if served.is_err() {
                 log::error!("a connection handler from {peer} panicked; the connection was closed, the server goes on");
             }
@@ -131,16 +156,6 @@ impl Drop for Counted {
     fn drop(&mut self) {
         self.0.set(self.0.get() - 1);
     }
-}
-
-/// Tells a client over the cap why it cannot come in, without waiting for it.
-fn refuse(mut stream: &std::net::TcpStream) {
-    let body = r#"{"error": "Server full"}"#;
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write(response.as_bytes());
 }
 
 /// Sends `{"cmd":"ping"}` and a WebSocket ping to every connection, and drops the ones
