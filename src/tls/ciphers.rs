@@ -18,10 +18,25 @@ pub fn cpuinfo_has_aes(cpuinfo: &str) -> bool {
         })
 }
 
-/// Whether this machine has AES instructions; unknown (no /proc/cpuinfo) counts as yes,
-/// which keeps the client's order. Blocking (reads a file); called once at start.
+/// Whether this machine has AES instructions, asked of the processor itself where the
+/// standard library can (x86, aarch64): the packaged service hides `/proc/cpuinfo`
+/// (`ProcSubset=pid`), so that file is only the fallback.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 pub fn machine_has_aes() -> bool {
-    std::fs::read_to_string("/proc/cpuinfo").map_or(true, |text| cpuinfo_has_aes(&text))
+    std::arch::is_x86_feature_detected!("aes")
+}
+
+/// See the x86 version.
+#[cfg(target_arch = "aarch64")]
+pub fn machine_has_aes() -> bool {
+    std::arch::is_aarch64_feature_detected!("aes")
+}
+
+/// 32-bit ARM and others: `/proc/cpuinfo` when it can be read; unknown counts as no AES,
+/// since ChaCha20 is fast in software everywhere. Blocking (reads a file); called once.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+pub fn machine_has_aes() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|text| cpuinfo_has_aes(&text))
 }
 
 /// Moves the ChaCha20-Poly1305 suites to the front (TLS 1.3 and 1.2 alike).
