@@ -436,6 +436,27 @@ fn the_certificate_names_this_machine() {
     assert!(e.is_err(), "a wrong name was accepted");
 }
 
+/// A device that does not trust the certificate refuses the handshake; the log says what
+/// to do about it (the most common reason a phone "could not connect").
+#[test]
+fn a_client_that_does_not_trust_the_certificate_is_pointed_to_the_tls_page() {
+    let server = Server::start();
+    let config = client_config(&[make_pair().0]);
+    let name = ServerName::try_from("localhost").unwrap();
+    let connection = ClientConnection::new(config, name).unwrap();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut stream = StreamOwned::new(connection, tcp);
+    let refused = (|| {
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        Ok::<_, std::io::Error>(())
+    })();
+    assert!(refused.is_err(), "an unknown issuer was accepted");
+    server.wait_log("does not trust this server's TLS certificate: open https://");
+}
+
 #[test]
 fn a_tls_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     let server = Server::with(json!({

@@ -62,7 +62,31 @@ pub async fn serve(app: Rc<App>, stream: TcpStream, peer: SocketAddr, tls: Optio
             answer(app, stream, peer, request, tls.as_deref()).await
         }
         Ok(None) => {}
+        Err(e) if crate::tls::client_distrusts_us(&e) => untrusted(&app, peer),
         Err(e) => log::debug!("{peer}: no complete request: {e}"),
+    }
+}
+
+/// Says, at most once a minute, that a device refused our certificate, and what to do.
+fn untrusted(app: &App, peer: SocketAddr) {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+    }
+    let due = LAST.with(|last| {
+        let due = last
+            .get()
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if due {
+            last.set(Some(Instant::now()));
+        }
+        due
+    });
+    if due {
+        log::info!(
+            "{peer} does not trust this server's TLS certificate: open {} once on that device \
+             (or use http://)",
+            crate::tls::trust_url(app.listen_port.get())
+        );
     }
 }
 

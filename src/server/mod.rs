@@ -74,8 +74,8 @@ pub fn run(
     );
     match &tls {
         Some(tls) => log::info!(
-            "TLS on the same port (wss://, https://): {}, SHA-256 fingerprint {}; to trust \
-             it, open {} once",
+            "TLS on the same port (wss://, https://): {}; the certificate to trust has SHA-256 \
+             fingerprint {}; to trust it, open {} once",
             tls.describe,
             tls.fingerprint(),
             crate::tls::trust_url(local.port())

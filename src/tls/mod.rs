@@ -181,6 +181,20 @@ fn tls(e: TlsError) -> String {
     format!("TLS: {e} (tls.mode in the config file; \"off\" serves plain ws:// only)")
 }
 
+/// Whether a failed TLS handshake means the client does not trust our certificate (it says
+/// so with one of these alerts): the most likely reason a device "could not connect".
+pub fn client_distrusts_us(error: &std::io::Error) -> bool {
+    use rustls::AlertDescription::{BadCertificate, CertificateUnknown, UnknownCA};
+    matches!(
+        error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::AlertReceived(
+            CertificateUnknown | UnknownCA | BadCertificate
+        ))
+    )
+}
+
 /// The address to open once to trust the certificate.
 pub fn trust_url(port: u16) -> String {
     match names::host_name() {
