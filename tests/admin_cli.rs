@@ -2,11 +2,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Server, binary, until};
+use common::{Server, until};
 use serde_json::json;
 
 fn names(list: &serde_json::Value) -> Vec<String> {
@@ -63,22 +61,7 @@ fn set_password_help_and_errors() {
     let server = Server::start();
     drop(server.register("alice"));
     let seen = server.reloads();
-    let mut child = Command::new(binary())
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .args(["admin", "set-password", "alice"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"brand-new-pass\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = server.admin_with_input(&["set-password", "alice"], "brand-new-pass\n");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "password of USR:local_alice changed\n",

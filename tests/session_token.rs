@@ -5,7 +5,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 
 use async_tungstenite::tungstenite::{self, client::IntoClientRequest};
 use common::{Client, Server, TIMEOUT, err, until};
@@ -376,22 +375,7 @@ fn a_new_password_revokes_every_token() {
     let server = Server::start();
     let mut alice = server.register("alice");
     let tokens = [create_token(&mut alice), create_token(&mut alice)];
-    let mut admin = Command::new(common::binary())
-        .arg("--data-dir")
-        .arg(server.data_dir())
-        .args(["admin", "set-password", "alice"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    admin
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"another secret\n")
-        .unwrap();
-    let out = admin.wait_with_output().unwrap();
+    let out = server.admin_with_input(&["set-password", "alice"], "another secret\n");
     assert!(out.status.success(), "{out:?}");
     for token in &tokens {
         let mut c = server.connected();

@@ -280,6 +280,22 @@ impl Server {
             .unwrap()
     }
 
+    /// Runs `originchats-server admin …` with `input` on its standard input (a new password).
+    pub fn admin_with_input(&self, args: &[&str], input: &str) -> std::process::Output {
+        let mut child = Command::new(binary())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("admin")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     /// One HTTP request; returns the status line and body.
     pub fn http(&self, request: &str) -> (String, String) {
         let mut s = TcpStream::connect(self.addr).unwrap();
