@@ -9,12 +9,8 @@ const MAX_DELAY_MS = 15000;
 const SILENCE_LIMIT_MS = 75000;
 
 export class Connection {
-  /**
-   * `handlers.packet(p)` gets every packet; `handlers.open()` and `handlers.closed(willRetry,
-   * delayMs)` report the socket's state.
-   */
-  constructor(handlers) {
-    this.handlers = handlers;
+  constructor() {
+    this.handlers = {};
     this.ws = null;
     this.attempt = 0;
     this.stopped = true;
@@ -36,8 +32,12 @@ export class Connection {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }
 
-  /** Connects, and keeps reconnecting until `stop()`. */
-  start() {
+  /**
+   * Connects, and keeps reconnecting until `stop()`. `handlers.packet(p)` gets every packet;
+   * `handlers.open()` and `handlers.closed(willRetry, delayMs)` report the socket's state.
+   */
+  start(handlers) {
+    this.handlers = handlers;
     this.stopped = false;
     this.dial();
   }
@@ -84,7 +84,7 @@ export class Connection {
         return;
       }
       if (!packet || typeof packet !== 'object') return;
-      this.handlers.packet(packet);
+      this.handlers.packet?.(packet);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
