@@ -9,6 +9,7 @@ import { appendMessage, messageNode, replaceMessageNode, updateLogStart } from '
 import { renderChannels } from './channels.js';
 import { cancelReply, confirmSent } from './composer.js';
 import { clearTyping } from './typing.js';
+import { forgetEdit } from './editing.js';
 
 export function onMessageNew(p) {
   const msg = p.message;
@@ -47,6 +48,7 @@ export function onMessageDelete(p) {
   if (!hist) return;
   hist.list = hist.list.filter((m) => m.id !== p.id);
   if (state.replyTo?.id === p.id) cancelReply();
+  if (state.editing === p.id) forgetEdit();
   if (p.channel === state.current) {
     messageNode(p.id)?.remove();
     updateLogStart();

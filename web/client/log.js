@@ -8,7 +8,7 @@ import { can } from './abilities.js';
 import { currentList, history } from './kept.js';
 import { dayDivider, messageElement } from './render.js';
 import { act } from './actions.js';
-import { startEdit } from './editing.js';
+import { editBoxState, restoreEdit } from './editing.js';
 import { maybeLoadOlder } from './paging.js';
 import { toast } from './notices.js';
 
@@ -44,6 +44,7 @@ export function renderMessages(anchor) {
   const fromBottom = log.scrollHeight - log.scrollTop;
   const hist = state.current ? history(state.current) : null;
   const list = hist ? hist.list : [];
+  const edit = editBoxState();
   const nodes = [];
   let day = null;
   for (const msg of list) {
@@ -55,11 +56,8 @@ export function renderMessages(anchor) {
   }
   replace($('messages'), nodes);
   updateLogStart();
-  if (state.editing) {
-    const el = messageNode(state.editing);
-    const msg = list.find((m) => m.id === state.editing);
-    if (el && msg) startEdit(msg, false);
-  }
+  const editing = state.editing && list.find((m) => m.id === state.editing);
+  if (editing) restoreEdit(editing, edit);
   if (anchor === 'bottom' || (anchor === 'keep' && atBottom)) log.scrollTop = log.scrollHeight;
   else if (anchor === 'older') log.scrollTop = log.scrollHeight - fromBottom;
 }
@@ -86,15 +84,17 @@ export function messageNode(id) {
   return [...$('messages').querySelectorAll('.msg')].find((el) => el.dataset.id === id) ?? null;
 }
 
-/** Shows the changed `msg` in place, keeping its focus and selection. */
+/** Shows the changed `msg` in place, keeping its focus, its selection and an open edit box. */
 export function replaceMessageNode(msg) {
   const old = messageNode(msg.id);
   if (!old) return;
   const focused = old.contains(document.activeElement);
+  const edit = editBoxState();
   const fresh = messageElement(msg, messageCtx);
   if (old.classList.contains('selected')) fresh.classList.add('selected');
   old.replaceWith(fresh);
-  if (focused) fresh.focus();
+  restoreEdit(msg, edit);
+  if (focused && !edit.focused) fresh.focus();
 }
 
 /** Scrolls to a kept message and points it out. */
