@@ -840,3 +840,93 @@ fn stays_logged_in_with_a_session_and_never_stores_secrets() {
     });
     assert_clean_console(&page);
 }
+
+/// The texts of the first and last message in the log, and how many there are.
+fn log_extent(b: &Browser) -> Value {
+    b.script(
+        "const all = document.querySelectorAll('[role=log] .msg .content');
+         return { count: all.length,
+                  first: all.length ? all[0].textContent : null,
+                  last: all.length ? all[all.length - 1].textContent : null };",
+        json!([]),
+    )
+}
+
+/// A busy channel keeps a bounded number of messages in the page: live messages trim the
+/// oldest while the reader is at the bottom (scrolling up fetches them again); a scroll-back
+/// beyond the bound drops the newest, and coming back down to the bottom fetches them again.
+#[test]
+fn a_busy_channel_keeps_a_bounded_history() {
+    let test = "bounded";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    // The page's bounds (web/client/kept.js): 500 kept at the bottom, trimmed every 50
+    // more; 2000 at most. 1500 messages are history before the page opens, 600 come live.
+    let mut carol = server.connected();
+    carol.register("carol", PASSWORD);
+    let post = |carol: &mut common::Client, range: std::ops::RangeInclusive<u32>| {
+        for i in range {
+            carol.send(
+                json!({"cmd": "message_new", "channel": "general", "content": format!("m{i}")}),
+            );
+            until(carol, "message_new");
+        }
+    };
+    post(&mut carol, 1..=1500);
+    let driver = Driver::start();
+    let frank = driver.browser("frank", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&frank],
+    };
+    frank.viewport(1280, 800, false);
+    frank.goto(&format!("http://{}/", server.addr));
+    authenticate(&frank, "frank", "Register");
+    frank.wait("the newest page", |b| {
+        (log_extent(b) == json!({"count": 50, "first": "m1451", "last": "m1500"})).then_some(())
+    });
+
+    post(&mut carol, 1501..=2100);
+    let extent = frank.wait("m2100 at the bottom", |b| {
+        let e = log_extent(b);
+        (e["last"] == "m2100").then_some(e)
+    });
+    let count = extent["count"].as_u64().unwrap();
+    assert!((500..=550).contains(&count), "{extent}");
+
+    // Scrolling back to the very start: the newest are dropped beyond 2000.
+    frank.wait("the start of the channel after scrolling up", |b| {
+        b.script(
+            "const log = document.querySelector('[role=log]');
+             log.scrollTop = 0; log.dispatchEvent(new Event('scroll'));",
+            json!([]),
+        );
+        b.find("#log-start").filter(|e| b.displayed(e)).map(|_| ())
+    });
+    assert_eq!(
+        log_extent(&frank),
+        json!({"count": 2000, "first": "m1", "last": "m2000"})
+    );
+    let newer_hidden = "return document.getElementById('log-newer').hidden;";
+    assert_eq!(frank.script(newer_hidden, json!([])), false);
+    // Coming down to the bottom fetches the newest page again.
+    frank.script(
+        "const log = document.querySelector('[role=log]');
+         log.scrollTop = log.scrollHeight; log.dispatchEvent(new Event('scroll'));",
+        json!([]),
+    );
+    let extent = frank.wait("the newest page again", |b| {
+        let e = log_extent(b);
+        (e["last"] == "m2100").then_some(e)
+    });
+    assert_eq!(extent["count"], 50, "{extent}");
+    assert_eq!(frank.script(newer_hidden, json!([])), true);
+    // Live messages show again.
+    post(&mut carol, 2101..=2101);
+    frank.wait("a live message after coming back", |b| {
+        (log_extent(b)["last"] == "m2101").then_some(())
+    });
+    assert_clean_console(&frank);
+}

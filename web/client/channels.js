@@ -7,7 +7,7 @@ import { channelByName, conn, state } from './state.js';
 import { LAST_CHANNEL_KEY, writeLocal } from './storage.js';
 import { colorOf, nameOf } from './people.js';
 import { channelItem } from './render.js';
-import { history } from './kept.js';
+import { history, settle } from './kept.js';
 import { requestNewest } from './paging.js';
 import { renderMessages } from './log.js';
 import { cancelReply, updateComposer } from './composer.js';
@@ -57,6 +57,7 @@ export function openChannel(name, refresh = false) {
   if (name !== state.current) {
     cancelReply();
     state.editing = null;
+    if (state.current) settle(state.current);
   }
   state.current = name;
   writeLocal(LAST_CHANNEL_KEY, name);

@@ -4,8 +4,10 @@
 
 import { channelByName, conn, state } from './state.js';
 import { mentionsMe } from './people.js';
-import { findMessage, history } from './kept.js';
-import { appendMessage, messageNode, replaceMessageNode, updateLogStart } from './log.js';
+import { findMessage, history, trimAfterLive } from './kept.js';
+import {
+  appendMessage, isAtBottom, messageNode, renderMessages, replaceMessageNode, updateLogStart,
+} from './log.js';
 import { renderChannels } from './channels.js';
 import { cancelReply, confirmSent } from './composer.js';
 import { clearTyping } from './typing.js';
@@ -16,14 +18,19 @@ export function onMessageNew(p) {
   const channel = p.channel;
   if (!msg || typeof msg.id !== 'string' || typeof channel !== 'string' || p.thread_id) return;
   const hist = history(channel);
-  if (hist.loaded && !hist.list.some((m) => m.id === msg.id)) hist.list.push(msg);
+  // Kept only where it joins what is kept: not before the newest page, nor when scrolled
+  // back beyond it.
+  const added = hist.loaded && !hist.detached && !hist.list.some((m) => m.id === msg.id);
+  if (added) hist.list.push(msg);
   const channelObj = channelByName(channel);
   if (channelObj) channelObj.last_message_id = msg.id;
   const mine = state.me && msg.user === state.me.username;
   if (mine) confirmSent(msg.content);
-  if (channel === state.current && hist.loaded) {
-    appendMessage(msg, hist.list[hist.list.length - 2], mine);
+  if (channel === state.current) {
+    if (added) showNew(hist, msg, mine);
     clearTyping(channel, msg.user);
+  } else if (added) {
+    trimAfterLive(hist, false);
   }
   if (!mine && (channel !== state.current || document.hidden)) {
     state.unread.set(channel, (state.unread.get(channel) ?? 0) + 1);
@@ -32,6 +39,14 @@ export function onMessageNew(p) {
   } else if (!mine && state.caps.has('unreads_ack')) {
     conn.send({ cmd: 'unreads_ack', channel, message_id: msg.id });
   }
+}
+
+/** A new message in the open channel: at the bottom of the log, which follows it when the
+ * reader is there (or sent it). */
+function showNew(hist, msg, mine) {
+  const follow = mine || isAtBottom();
+  if (trimAfterLive(hist, !follow)) renderMessages(follow ? 'bottom' : 'keep');
+  else appendMessage(msg, hist.list[hist.list.length - 2], mine);
 }
 
 export function onMessageEdit(p) {

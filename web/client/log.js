@@ -9,7 +9,7 @@ import { currentList, history } from './kept.js';
 import { dayDivider, messageElement } from './render.js';
 import { act } from './actions.js';
 import { editBoxState, restoreEdit } from './editing.js';
-import { maybeLoadOlder } from './paging.js';
+import { maybeLoadNewer, maybeLoadOlder, requestNewest } from './paging.js';
 import { toast } from './notices.js';
 
 /** How close to the bottom (in pixels) still counts as reading the newest messages. */
@@ -37,11 +37,24 @@ export function isAtBottom() {
   return log.scrollHeight - log.scrollTop - log.clientHeight < AT_BOTTOM_PX;
 }
 
-/** Re-renders the current channel; `anchor`: 'bottom', 'keep' or 'older' (prepended). */
+/** The topmost message in view and where it is, to keep it there across a redraw. */
+function visibleAnchor() {
+  const top = $('log').getBoundingClientRect().top;
+  for (const el of $('messages').querySelectorAll('.msg')) {
+    const rect = el.getBoundingClientRect();
+    if (rect.bottom > top) return { id: el.dataset.id, top: rect.top };
+  }
+  return null;
+}
+
+/** Re-renders the current channel; `anchor`: 'bottom' (scroll there), 'keep' (stay at the
+ * bottom if there, else keep the messages in view where they are) or 'older' (the same,
+ * after older messages came in above). */
 export function renderMessages(anchor) {
   const log = $('log');
   const atBottom = isAtBottom();
   const fromBottom = log.scrollHeight - log.scrollTop;
+  const inView = visibleAnchor();
   const hist = state.current ? history(state.current) : null;
   const list = hist ? hist.list : [];
   const edit = editBoxState();
@@ -58,7 +71,10 @@ export function renderMessages(anchor) {
   updateLogStart();
   const editing = state.editing && list.find((m) => m.id === state.editing);
   if (editing) restoreEdit(editing, edit);
+  $('log-newer').hidden = !hist?.detached;
+  const stayed = inView && messageNode(inView.id);
   if (anchor === 'bottom' || (anchor === 'keep' && atBottom)) log.scrollTop = log.scrollHeight;
+  else if (stayed) log.scrollTop += stayed.getBoundingClientRect().top - inView.top;
   else if (anchor === 'older') log.scrollTop = log.scrollHeight - fromBottom;
 }
 
@@ -111,7 +127,13 @@ export function jumpTo(id) {
 }
 
 export function wireLog() {
-  $('log').addEventListener('scroll', maybeLoadOlder, { passive: true });
+  $('log').addEventListener('scroll', () => {
+    maybeLoadOlder();
+    maybeLoadNewer();
+  }, { passive: true });
+  $('log-newer').addEventListener('click', () => {
+    if (state.current) requestNewest(state.current);
+  });
   // A tap or click on a message shows its actions (phones have no hover).
   $('messages').addEventListener('click', (e) => {
     const msg = e.target.closest('.msg');

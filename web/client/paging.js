@@ -1,11 +1,12 @@
 // History from the server: the newest page when a channel is shown (after a reconnect it
-// replaces what it overlaps, so edits and deletes missed while away show), and older pages
-// when the reader scrolls up to the top of the log.
+// replaces what it overlaps, so edits and deletes missed while away show), older pages when
+// the reader scrolls up to the top of the log, and the newest page again when the reader,
+// scrolled back beyond what is kept, comes down to the bottom.
 
 import { $ } from './dom.js';
 import { conn, state } from './state.js';
-import { history } from './kept.js';
-import { renderMessages } from './log.js';
+import { MAX_KEPT, dropNewest, dropOldest, history } from './kept.js';
+import { isAtBottom, renderMessages } from './log.js';
 import { onRead } from './channels.js';
 
 export const PAGE = 50;
@@ -29,6 +30,7 @@ export function onHistory(p) {
     const known = new Set(hist.list.map((m) => m.id));
     hist.list = page.filter((m) => !known.has(m.id)).concat(hist.list);
     if (page.length < PAGE) hist.complete = true;
+    dropNewest(hist, MAX_KEPT);
   } else {
     // The newest page: after a reconnect it replaces what it overlaps (edits and deletes
     // missed while away), keeping older pages when they join up.
@@ -39,8 +41,10 @@ export function onHistory(p) {
       hist.list = page;
       hist.complete = page.length < PAGE;
     }
+    dropOldest(hist, MAX_KEPT);
     hist.loaded = true;
     hist.stale = false;
+    hist.detached = false;
   }
   if (p.channel === state.current) {
     renderMessages(older ? 'older' : (hist.list.length === page.length ? 'bottom' : 'keep'));
@@ -60,4 +64,12 @@ export function maybeLoadOlder() {
   if (!oldest) return;
   hist.loading = true;
   conn.send({ cmd: 'messages_get', channel: state.current, start: oldest.id, limit: PAGE });
+}
+
+/** Asks for the newest page again when the reader, scrolled back beyond what is kept, has
+ * come down to the bottom of the log. */
+export function maybeLoadNewer() {
+  const hist = state.current ? history(state.current) : null;
+  if (!hist || !hist.detached || hist.loading || !state.authed || !isAtBottom()) return;
+  requestNewest(state.current);
 }
