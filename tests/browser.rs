@@ -930,3 +930,57 @@ fn a_busy_channel_keeps_a_bounded_history() {
     });
     assert_clean_console(&frank);
 }
+
+/// After "Log out", nothing of that account stays on the page for the next person to log in
+/// there: no mention badge, no unsent draft.
+#[test]
+fn logging_out_leaves_nothing_for_the_next_account() {
+    let test = "logout";
+    if !browser_available(test) {
+        return;
+    }
+    let dir = prepared_dir(
+        &[
+            json!({"type": "text", "name": "random", "permissions": {"view": ["user"], "send": ["user"]}}),
+        ],
+        &[],
+    );
+    let server = Server::in_dir(
+        dir,
+        test_config(json!({"rate_limiting": {"enabled": false}})),
+    );
+    let driver = Driver::start();
+    let page = driver.browser("gina", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.viewport(1280, 800, false);
+    page.goto(&format!("http://{}/", server.addr));
+    authenticate(&page, "gina", "Register");
+    let mut carol = server.connected();
+    carol.register("carol", PASSWORD);
+    carol.send(json!({"cmd": "message_new", "channel": "random", "content": "hey @gina"}));
+    until(&mut carol, "message_new");
+    page.wait("a mention badge", |b| {
+        (channel_badge(b, "random") == "1 mentions").then_some(())
+    });
+    let input = labelled(&page, "Message").unwrap();
+    page.type_text(&input, "an unsent draft").unwrap();
+
+    page.wait_click("Log out", |b| button(b, "Log out"));
+    authenticate(&page, "hank", "Register");
+    page.wait("the channel list of the new account", |b| {
+        b.find("#channel-list .channel[data-channel='random']")
+    });
+    // Hank has not read the message either, but it does not mention him.
+    assert_eq!(channel_badge(&page, "random"), "1 unread");
+    let draft = page.script(
+        "return document.getElementById('message-input').value;",
+        json!([]),
+    );
+    assert_eq!(draft, "");
+    let title = page.script("return document.title;", json!([]));
+    assert_eq!(title, "My OriginChats Server");
+    assert_clean_console(&page);
+}

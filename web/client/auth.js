@@ -5,13 +5,17 @@
 // the browser sends with the WebSocket upgrade: the page never keeps the token or a
 // password.
 
-import { $ } from './dom.js';
+import { $, replace } from './dom.js';
 import { conn, state } from './state.js';
 import { banner, toast } from './notices.js';
 import { applyServer } from './identity.js';
 import { markAllStale } from './kept.js';
-import { updateComposer } from './composer.js';
+import { clearComposer, updateComposer } from './composer.js';
 import { renderMe } from './profile.js';
+import { renderChannels } from './channels.js';
+import { clearAllTyping } from './typing.js';
+import { closePanel } from './panels.js';
+import { closePicker } from './reactions.js';
 
 export function onClosed(willRetry, delay) {
   const wasAuthed = state.authed;
@@ -161,11 +165,30 @@ async function logout() {
   }
   state.memoryLogin = null;
   state.loggedOut = true;
+  forgetAccount();
+  conn.restart();
+  showAuth();
+}
+
+/** After "Log out": nothing of that account stays on the page (its messages, badges,
+ * draft, or who was typing), so the next person to log in here starts clean. */
+function forgetAccount() {
   state.me = null;
   state.everAuthed = false;
   state.history.clear();
-  conn.restart();
-  showAuth();
+  state.channels = [];
+  state.users.clear();
+  state.online.clear();
+  state.unread.clear();
+  state.mentions.clear();
+  state.editing = null;
+  clearAllTyping();
+  clearComposer();
+  closePicker(false);
+  closePanel();
+  renderChannels();
+  replace($('messages'));
+  replace($('member-list'));
 }
 
 export function wireAuth() {

@@ -100,6 +100,14 @@ export function startReply(msg) {
   $('message-input').focus();
 }
 
+/** Empties the composer and forgets the message at risk (the reader logged out). */
+export function clearComposer() {
+  cancelReply();
+  state.unconfirmed = null;
+  $('message-input').value = '';
+  autosize();
+}
+
 export function cancelReply() {
   state.replyTo = null;
   $('reply-bar').hidden = true;

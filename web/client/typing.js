@@ -36,3 +36,10 @@ export function renderTyping() {
   else if (names.length <= MAX_NAMED) el.textContent = `${names.join(', ')} are typing…`;
   else el.textContent = 'Several people are typing…';
 }
+
+/** Forgets everyone's typing (the reader logged out). */
+export function clearAllTyping() {
+  for (const people of state.typing.values()) for (const timer of people.values()) clearTimeout(timer);
+  state.typing.clear();
+  renderTyping();
+}
