@@ -984,3 +984,105 @@ fn logging_out_leaves_nothing_for_the_next_account() {
     assert_eq!(title, "My OriginChats Server");
     assert_clean_console(&page);
 }
+
+/// WebDriver's key codes not in the shared helper.
+const ESCAPE: &str = "\u{E00C}";
+const SHIFT_TAB: &str = "\u{E008}\u{E004}";
+
+fn active_id(b: &Browser) -> Value {
+    b.script(
+        "return document.activeElement && document.activeElement.id;",
+        json!([]),
+    )
+}
+
+/// From the keyboard: Escape closes the panel and gives the focus back to the button that
+/// opened it; Escape in the composer cancels a reply without closing the panel too; Tabbing
+/// out of the reaction picker closes it; a phone drawer takes the focus and gives it back.
+#[test]
+fn keyboard_focus_goes_where_it_should() {
+    let test = "keyboard";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    let driver = Driver::start();
+    let page = driver.browser("ivy", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.viewport(1280, 800, false);
+    page.goto(&format!("http://{}/", server.addr));
+    authenticate(&page, "ivy", "Register");
+    send(&page, "first");
+
+    let panel_open = "return !document.getElementById('panel').hidden;";
+    page.wait_click("Pins", |b| button(b, "Pins"));
+    page.wait_script("the pins panel", panel_open, json!([]));
+    let close = page.wait("the Close panel button focused", |b| {
+        (active_id(b) == "panel-close")
+            .then(|| b.find("#panel-close"))
+            .flatten()
+    });
+    page.type_text(&close, ESCAPE).unwrap();
+    page.wait_script(
+        "the panel closed and the focus back on Pins",
+        "return document.getElementById('panel').hidden
+            && document.activeElement === document.getElementById('pins-button');",
+        json!([]),
+    );
+
+    message_action(&page, "first", "Reply");
+    page.script("document.getElementById('pins-button').click();", json!([]));
+    page.wait_script("the pins panel again", panel_open, json!([]));
+    let input = labelled(&page, "Message").unwrap();
+    page.type_text(&input, ESCAPE).unwrap();
+    page.wait_script(
+        "the reply cancelled",
+        "return document.getElementById('reply-bar').hidden;",
+        json!([]),
+    );
+    assert_eq!(
+        page.script(panel_open, json!([])),
+        true,
+        "one Escape, one thing closed"
+    );
+    page.wait_click("Close panel", |b| b.find("#panel-close"));
+
+    message_action(&page, "first", "React");
+    let first_emoji = page.wait("the picker's first emoji focused", |b| {
+        b.find("#emoji-picker button").filter(|_| {
+            b.script(
+                "return document.activeElement === document.querySelector('#emoji-picker button');",
+                json!([]),
+            ) == true
+        })
+    });
+    page.type_text(&first_emoji, SHIFT_TAB).unwrap();
+    page.wait_script(
+        "the picker closed when the focus left it",
+        "return document.getElementById('emoji-picker').hidden;",
+        json!([]),
+    );
+
+    page.viewport(390, 844, true);
+    page.wait_click("Channels", |b| button(b, "Channels"));
+    let current = page.wait("the open channel focused in the drawer", |b| {
+        b.find("#channel-list .channel[aria-current='page']")
+            .filter(|_| {
+                b.script(
+                    "return document.getElementById('sidebar').contains(document.activeElement);",
+                    json!([]),
+                ) == true
+            })
+    });
+    page.type_text(&current, ESCAPE).unwrap();
+    page.wait_script(
+        "the drawer closed and the focus back on its button",
+        "return !document.body.classList.contains('show-channels')
+            && document.activeElement === document.getElementById('toggle-channels');",
+        json!([]),
+    );
+    assert_clean_console(&page);
+}

@@ -125,6 +125,8 @@ export function wireComposer() {
       e.preventDefault();
       send();
     } else if (e.key === 'Escape' && state.replyTo) {
+      // Handled here: the page's Escape must not also close a panel or drawer.
+      e.preventDefault();
       cancelReply();
     } else if (e.key === 'ArrowUp' && !input.value) {
       const mine = [...currentList()].reverse().find((m) => m.user === state.me?.username && can('edit', m));

@@ -1,12 +1,23 @@
 // The page's layout: on a phone the channel list and the member list are drawers over the
-// chat; on a desktop the member list is a column that can be hidden.
+// chat; on a desktop the member list is a column that can be hidden. An opened drawer takes
+// the keyboard focus, and gives it back to its button when it closes.
 
 import { $ } from './dom.js';
 
 const PHONE = window.matchMedia('(max-width: 799px)');
 
+/** The drawer element of each toggle button. */
+const DRAWERS = { channels: 'sidebar', members: 'members' };
+
 export function closeDrawers() {
-  document.body.classList.remove('show-channels', 'show-members');
+  const body = document.body;
+  for (const which of Object.keys(DRAWERS)) {
+    if (!body.classList.contains(`show-${which}`)) continue;
+    const hadFocus = $(DRAWERS[which]).contains(document.activeElement);
+    body.classList.remove(`show-${which}`);
+    // The closed drawer is invisible: focus left in it would be lost.
+    if (hadFocus) $(`toggle-${which}`).focus();
+  }
   $('toggle-channels').setAttribute('aria-expanded', 'false');
   $('toggle-members').setAttribute('aria-expanded', String(document.body.classList.contains('members-open')));
 }
@@ -23,6 +34,12 @@ function toggleDrawer(which) {
   closeDrawers();
   document.body.classList.toggle(cls, open);
   $(`toggle-${which}`).setAttribute('aria-expanded', String(open));
+  if (open) {
+    const drawer = $(DRAWERS[which]);
+    // The open channel, else the first control, else the drawer itself (the member list).
+    const first = drawer.querySelector('[aria-current="page"]') ?? drawer.querySelector('button, summary, input') ?? drawer;
+    first.focus({ preventScroll: true });
+  }
 }
 
 export function wireLayout() {

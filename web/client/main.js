@@ -17,9 +17,10 @@ import { closePanel, isPanelOpen, wirePanels } from './panels.js';
 import { wireProfile } from './profile.js';
 import { closeDrawers, wireLayout } from './layout.js';
 
-/** Escape closes the innermost thing open: the picker, else the panel, else a drawer. */
+/** Escape closes the innermost thing open: the picker, else the panel, else a drawer
+ * (unless a text box already used it, to cancel an edit or a reply). */
 function onEscape(e) {
-  if (e.key !== 'Escape') return;
+  if (e.key !== 'Escape' || e.defaultPrevented) return;
   if (isPickerOpen()) closePicker(true);
   else if (isPanelOpen()) closePanel();
   else closeDrawers();

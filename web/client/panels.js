@@ -1,13 +1,18 @@
 // The side panel of message lists outside the log: the channel's pins and search results.
-// Choosing a result (click or Enter) jumps to it in the log.
+// Choosing a result (click or Enter) jumps to it in the log; closing the panel gives the
+// keyboard focus back to where it was when the panel opened.
 
 import { $, h, replace } from './dom.js';
 import { conn, state } from './state.js';
 import { messageElement } from './render.js';
 import { jumpTo, messageCtx } from './log.js';
 
+/** What had the focus when the panel opened (the Pins button, the search box). */
+let opener = null;
+
 export function showPanel(title, messages, empty) {
   const panel = $('panel');
+  if (panel.hidden) opener = document.activeElement;
   $('panel-title').textContent = title;
   const list = Array.isArray(messages) ? messages : [];
   // Results are to read and jump to: no actions on them.
@@ -27,8 +32,17 @@ export function isPanelOpen() {
   return !$('panel').hidden;
 }
 
-export function closePanel() {
-  $('panel').hidden = true;
+/** Closes the panel; `restoreFocus`: back to what opened it, else the composer. */
+export function closePanel(restoreFocus = false) {
+  const panel = $('panel');
+  if (panel.hidden) return;
+  const hadFocus = panel.contains(document.activeElement);
+  panel.hidden = true;
+  if (restoreFocus || hadFocus) {
+    const back = opener?.isConnected && !opener.disabled && opener !== document.body ? opener : $('message-input');
+    back.focus();
+  }
+  opener = null;
 }
 
 export function wirePanels() {
@@ -40,8 +54,5 @@ export function wirePanels() {
     const query = $('search-input').value.trim();
     if (query && state.current) conn.send({ cmd: 'messages_search', channel: state.current, query });
   });
-  $('panel-close').addEventListener('click', () => {
-    closePanel();
-    $('message-input').focus();
-  });
+  $('panel-close').addEventListener('click', () => closePanel(true));
 }

@@ -52,6 +52,11 @@ export function isPickerOpen() {
 }
 
 export function wirePicker() {
+  // Tabbing out of the picker closes it: it is a popup, not a place to leave open. (Focus
+  // going nowhere, as a click does in some browsers, is left to the click handler below.)
+  $('emoji-picker').addEventListener('focusout', (e) => {
+    if (e.relatedTarget && !$('emoji-picker').contains(e.relatedTarget)) closePicker(false);
+  });
   // A click anywhere else closes it (but not the click on a React button that opens one).
   document.addEventListener('click', (e) => {
     const picker = $('emoji-picker');
