@@ -999,6 +999,7 @@ fn active_id(b: &Browser) -> Value {
 /// From the keyboard: Escape closes the panel and gives the focus back to the button that
 /// opened it; Escape in the composer cancels a reply without closing the panel too; Tabbing
 /// out of the reaction picker closes it; a phone drawer takes the focus and gives it back.
+/// And the accessible state the page announces is true.
 #[test]
 fn keyboard_focus_goes_where_it_should() {
     let test = "keyboard";
@@ -1016,6 +1017,26 @@ fn keyboard_focus_goes_where_it_should() {
     page.goto(&format!("http://{}/", server.addr));
     authenticate(&page, "ivy", "Register");
     send(&page, "first");
+
+    // The Members button says whether the member column is shown; the own status is said
+    // in words, not only by the dot's colour.
+    let members_expanded =
+        "return document.getElementById('toggle-members').getAttribute('aria-expanded');";
+    assert_eq!(page.script(members_expanded, json!([])), "true");
+    page.wait_click("Members", |b| button(b, "Members"));
+    assert_eq!(page.script(members_expanded, json!([])), "false");
+    page.wait_click("Members", |b| button(b, "Members"));
+    assert_eq!(page.script(members_expanded, json!([])), "true");
+    page.script(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));",
+        json!([]),
+    );
+    assert_eq!(page.script(members_expanded, json!([])), "true");
+    let me = page.script(
+        "return document.querySelector('.me-line').textContent.trim();",
+        json!([]),
+    );
+    assert_eq!(me, "ivy, online");
 
     let panel_open = "return !document.getElementById('panel').hidden;";
     page.wait_click("Pins", |b| button(b, "Pins"));

@@ -18,22 +18,34 @@ export function closeDrawers() {
     // The closed drawer is invisible: focus left in it would be lost.
     if (hadFocus) $(`toggle-${which}`).focus();
   }
-  $('toggle-channels').setAttribute('aria-expanded', 'false');
-  $('toggle-members').setAttribute('aria-expanded', String(document.body.classList.contains('members-open')));
+  syncExpanded();
+}
+
+/** Whether the member list is on screen: a drawer on a phone, a column on a desktop. */
+function membersShown() {
+  const body = document.body.classList;
+  return PHONE.matches ? body.contains('show-members') : !body.contains('members-closed');
+}
+
+/** The toggle buttons tell assistive technology whether what they control is shown. */
+function syncExpanded() {
+  const channels = PHONE.matches && document.body.classList.contains('show-channels');
+  $('toggle-channels').setAttribute('aria-expanded', String(channels));
+  $('toggle-members').setAttribute('aria-expanded', String(membersShown()));
 }
 
 /** Opens or closes the drawer (phone) or column (desktop) `which`: 'channels' or 'members'. */
 function toggleDrawer(which) {
   if (which === 'members' && !PHONE.matches) {
-    const open = !document.body.classList.toggle('members-closed');
-    $('toggle-members').setAttribute('aria-expanded', String(open));
+    document.body.classList.toggle('members-closed');
+    syncExpanded();
     return;
   }
   const cls = `show-${which}`;
   const open = !document.body.classList.contains(cls);
   closeDrawers();
   document.body.classList.toggle(cls, open);
-  $(`toggle-${which}`).setAttribute('aria-expanded', String(open));
+  syncExpanded();
   if (open) {
     const drawer = $(DRAWERS[which]);
     // The open channel, else the first control, else the drawer itself (the member list).
@@ -43,6 +55,8 @@ function toggleDrawer(which) {
 }
 
 export function wireLayout() {
+  syncExpanded();
+  PHONE.addEventListener('change', syncExpanded);
   $('toggle-channels').addEventListener('click', () => toggleDrawer('channels'));
   $('toggle-members').addEventListener('click', () => toggleDrawer('members'));
   // A tap on the chat beside an open drawer closes it.

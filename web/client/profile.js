@@ -5,12 +5,16 @@ import { $ } from './dom.js';
 import { conn, state } from './state.js';
 import { nameOf } from './people.js';
 
+const STATUS_WORDS = { online: 'online', idle: 'idle', dnd: 'do not disturb', invisible: 'invisible', offline: 'invisible' };
+
 /** Shows the reader's name and status, without overwriting a field being edited. */
 export function renderMe() {
   if (!state.me) return;
   $('me-name').textContent = nameOf(state.me.username);
   const status = state.me.status?.status ?? 'online';
   $('me-dot').className = `dot ${status === 'invisible' ? 'offline' : status}`;
+  // The dot is colour only: its meaning is also said in words.
+  $('me-status').textContent = `, ${STATUS_WORDS[status] ?? status}`;
   if (document.activeElement !== $('status-select')) $('status-select').value = status === 'offline' ? 'invisible' : status;
   if (document.activeElement !== $('status-text')) $('status-text').value = state.me.status?.text ?? '';
   if (document.activeElement !== $('nick-input')) $('nick-input').value = state.me.nickname ?? '';
