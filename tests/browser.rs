@@ -1107,3 +1107,47 @@ fn keyboard_focus_goes_where_it_should() {
     );
     assert_clean_console(&page);
 }
+
+/// Put in front of the page's scripts: the page's first WebSocket never opens and never
+/// closes, as a connection into a dropped network can hang; later ones are real.
+const FIRST_SOCKET_HANGS: &str = r#"
+(() => {
+  const RealWebSocket = window.WebSocket;
+  let dialled = 0;
+  window.WebSocket = function (url) {
+    dialled += 1;
+    window.__dialled = dialled;
+    if (dialled > 1) return new RealWebSocket(url);
+    return { readyState: 0, send() {}, close() {} };
+  };
+  window.WebSocket.OPEN = 1;
+})();
+"#;
+
+/// A connection attempt that hangs is given up, and the page dials again by itself.
+#[test]
+fn a_hanging_connection_attempt_is_given_up() {
+    let test = "hanging";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::start();
+    let driver = Driver::start();
+    let page = driver.browser("jo", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": FIRST_SOCKET_HANGS }),
+    );
+    page.goto(&format!("http://{}/", server.addr));
+    // Given up after 15 s (checked every 5 s), then dialled again after a short delay:
+    // within the helper's 30 s.
+    page.wait("the login form over the second connection", |b| {
+        labelled(b, "Username").filter(|e| b.displayed(e))
+    });
+    assert_eq!(page.script("return window.__dialled;", json!([])), 2);
+    assert_clean_console(&page);
+}
