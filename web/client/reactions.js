@@ -12,7 +12,6 @@ const GAP_PX = 4;
 
 export function openPicker(msg, anchor) {
   const picker = $('emoji-picker');
-  state.pickerFor = msg.id;
   replace(picker, EMOJI.map(([emoji, name]) => h('button', {
     type: 'button',
     class: 'emoji',
@@ -43,7 +42,6 @@ export function closePicker(restoreFocus) {
   const picker = $('emoji-picker');
   if (picker.hidden) return;
   picker.hidden = true;
-  state.pickerFor = null;
   if (restoreFocus && picker.returnFocus?.isConnected) picker.returnFocus.focus();
 }
 

@@ -35,7 +35,6 @@ export const state = {
   unconfirmed: null,
   // After "Log out", the page does not log in with the session cookie again by itself.
   loggedOut: false,
-  pickerFor: null,
 };
 
 export const conn = new Connection();
