@@ -847,3 +847,314 @@ fn stays_logged_in_with_a_session_and_never_stores_secrets() {
     });
     assert_clean_console(&page);
 }
+
+/// The texts of the first and last message in the log, and how many there are.
+fn log_extent(b: &Browser) -> Value {
+    b.script(
+        "const all = document.querySelectorAll('[role=log] .msg .content');
+         return { count: all.length,
+                  first: all.length ? all[0].textContent : null,
+                  last: all.length ? all[all.length - 1].textContent : null };",
+        json!([]),
+    )
+}
+
+/// A busy channel keeps a bounded number of messages in the page: live messages trim the
+/// oldest while the reader is at the bottom (scrolling up fetches them again); a scroll-back
+/// beyond the bound drops the newest, and coming back down to the bottom fetches them again.
+#[test]
+fn a_busy_channel_keeps_a_bounded_history() {
+    let test = "bounded";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    // The page's bounds (web/client/kept.js): 500 kept at the bottom, trimmed every 50
+    // more; 2000 at most. 1500 messages are history before the page opens, 600 come live.
+    let mut carol = server.connected();
+    carol.register("carol", PASSWORD);
+    let post = |carol: &mut common::Client, range: std::ops::RangeInclusive<u32>| {
+        for i in range {
+            carol.send(
+                json!({"cmd": "message_new", "channel": "general", "content": format!("m{i}")}),
+            );
+            until(carol, "message_new");
+        }
+    };
+    post(&mut carol, 1..=1500);
+    let driver = Driver::start();
+    let frank = driver.browser("frank", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&frank],
+    };
+    frank.viewport(1280, 800, false);
+    frank.goto(&format!("http://{}/", server.addr));
+    authenticate(&frank, "frank", "Register");
+    frank.wait("the newest page", |b| {
+        (log_extent(b) == json!({"count": 50, "first": "m1451", "last": "m1500"})).then_some(())
+    });
+
+    post(&mut carol, 1501..=2100);
+    let extent = frank.wait("m2100 at the bottom", |b| {
+        let e = log_extent(b);
+        (e["last"] == "m2100").then_some(e)
+    });
+    let count = extent["count"].as_u64().unwrap();
+    assert!((500..=550).contains(&count), "{extent}");
+
+    // Scrolling back to the very start: the newest are dropped beyond 2000.
+    frank.wait("the start of the channel after scrolling up", |b| {
+        b.script(
+            "const log = document.querySelector('[role=log]');
+             log.scrollTop = 0; log.dispatchEvent(new Event('scroll'));",
+            json!([]),
+        );
+        b.find("#log-start").filter(|e| b.displayed(e)).map(|_| ())
+    });
+    assert_eq!(
+        log_extent(&frank),
+        json!({"count": 2000, "first": "m1", "last": "m2000"})
+    );
+    let newer_hidden = "return document.getElementById('log-newer').hidden;";
+    assert_eq!(frank.script(newer_hidden, json!([])), false);
+    // Coming down to the bottom fetches the newest page again.
+    frank.script(
+        "const log = document.querySelector('[role=log]');
+         log.scrollTop = log.scrollHeight; log.dispatchEvent(new Event('scroll'));",
+        json!([]),
+    );
+    let extent = frank.wait("the newest page again", |b| {
+        let e = log_extent(b);
+        (e["last"] == "m2100").then_some(e)
+    });
+    assert_eq!(extent["count"], 50, "{extent}");
+    assert_eq!(frank.script(newer_hidden, json!([])), true);
+    // Live messages show again.
+    post(&mut carol, 2101..=2101);
+    frank.wait("a live message after coming back", |b| {
+        (log_extent(b)["last"] == "m2101").then_some(())
+    });
+    assert_clean_console(&frank);
+}
+
+/// After "Log out", nothing of that account stays on the page for the next person to log in
+/// there: no mention badge, no unsent draft.
+#[test]
+fn logging_out_leaves_nothing_for_the_next_account() {
+    let test = "logout";
+    if !browser_available(test) {
+        return;
+    }
+    let dir = prepared_dir(
+        &[
+            json!({"type": "text", "name": "random", "permissions": {"view": ["user"], "send": ["user"]}}),
+        ],
+        &[],
+    );
+    let server = Server::in_dir(
+        dir,
+        test_config(json!({"rate_limiting": {"enabled": false}})),
+    );
+    let driver = Driver::start();
+    let page = driver.browser("gina", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.viewport(1280, 800, false);
+    page.goto(&format!("http://{}/", server.addr));
+    authenticate(&page, "gina", "Register");
+    let mut carol = server.connected();
+    carol.register("carol", PASSWORD);
+    carol.send(json!({"cmd": "message_new", "channel": "random", "content": "hey @gina"}));
+    until(&mut carol, "message_new");
+    page.wait("a mention badge", |b| {
+        (channel_badge(b, "random") == "1 mentions").then_some(())
+    });
+    let input = labelled(&page, "Message").unwrap();
+    page.type_text(&input, "an unsent draft").unwrap();
+
+    page.wait_click("Log out", |b| button(b, "Log out"));
+    authenticate(&page, "hank", "Register");
+    page.wait("the channel list of the new account", |b| {
+        b.find("#channel-list .channel[data-channel='random']")
+    });
+    // Hank has not read the message either, but it does not mention him.
+    assert_eq!(channel_badge(&page, "random"), "1 unread");
+    let draft = page.script(
+        "return document.getElementById('message-input').value;",
+        json!([]),
+    );
+    assert_eq!(draft, "");
+    let title = page.script("return document.title;", json!([]));
+    assert_eq!(title, "My OriginChats Server");
+    assert_clean_console(&page);
+}
+
+/// WebDriver's key codes not in the shared helper.
+const ESCAPE: &str = "\u{E00C}";
+const SHIFT_TAB: &str = "\u{E008}\u{E004}";
+
+fn active_id(b: &Browser) -> Value {
+    b.script(
+        "return document.activeElement && document.activeElement.id;",
+        json!([]),
+    )
+}
+
+/// From the keyboard: Escape closes the panel and gives the focus back to the button that
+/// opened it; Escape in the composer cancels a reply without closing the panel too; Tabbing
+/// out of the reaction picker closes it; a phone drawer takes the focus and gives it back.
+/// And the accessible state the page announces is true.
+#[test]
+fn keyboard_focus_goes_where_it_should() {
+    let test = "keyboard";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    let driver = Driver::start();
+    let page = driver.browser("ivy", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.viewport(1280, 800, false);
+    page.goto(&format!("http://{}/", server.addr));
+    authenticate(&page, "ivy", "Register");
+    send(&page, "first");
+
+    // The Members button says whether the member column is shown; the own status is said
+    // in words, not only by the dot's colour.
+    let members_expanded =
+        "return document.getElementById('toggle-members').getAttribute('aria-expanded');";
+    assert_eq!(page.script(members_expanded, json!([])), "true");
+    page.wait_click("Members", |b| button(b, "Members"));
+    assert_eq!(page.script(members_expanded, json!([])), "false");
+    page.wait_click("Members", |b| button(b, "Members"));
+    assert_eq!(page.script(members_expanded, json!([])), "true");
+    page.script(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));",
+        json!([]),
+    );
+    assert_eq!(page.script(members_expanded, json!([])), "true");
+    let me = page.script(
+        "return document.querySelector('.me-line').textContent.trim();",
+        json!([]),
+    );
+    assert_eq!(me, "ivy, online");
+
+    let panel_open = "return !document.getElementById('panel').hidden;";
+    page.wait_click("Pins", |b| button(b, "Pins"));
+    page.wait_script("the pins panel", panel_open, json!([]));
+    let close = page.wait("the Close panel button focused", |b| {
+        (active_id(b) == "panel-close")
+            .then(|| b.find("#panel-close"))
+            .flatten()
+    });
+    page.type_text(&close, ESCAPE).unwrap();
+    page.wait_script(
+        "the panel closed and the focus back on Pins",
+        "return document.getElementById('panel').hidden
+            && document.activeElement === document.getElementById('pins-button');",
+        json!([]),
+    );
+
+    message_action(&page, "first", "Reply");
+    page.script("document.getElementById('pins-button').click();", json!([]));
+    page.wait_script("the pins panel again", panel_open, json!([]));
+    let input = labelled(&page, "Message").unwrap();
+    page.type_text(&input, ESCAPE).unwrap();
+    page.wait_script(
+        "the reply cancelled",
+        "return document.getElementById('reply-bar').hidden;",
+        json!([]),
+    );
+    assert_eq!(
+        page.script(panel_open, json!([])),
+        true,
+        "one Escape, one thing closed"
+    );
+    page.wait_click("Close panel", |b| b.find("#panel-close"));
+
+    message_action(&page, "first", "React");
+    let first_emoji = page.wait("the picker's first emoji focused", |b| {
+        b.find("#emoji-picker button").filter(|_| {
+            b.script(
+                "return document.activeElement === document.querySelector('#emoji-picker button');",
+                json!([]),
+            ) == true
+        })
+    });
+    page.type_text(&first_emoji, SHIFT_TAB).unwrap();
+    page.wait_script(
+        "the picker closed when the focus left it",
+        "return document.getElementById('emoji-picker').hidden;",
+        json!([]),
+    );
+
+    page.viewport(390, 844, true);
+    page.wait_click("Channels", |b| button(b, "Channels"));
+    let current = page.wait("the open channel focused in the drawer", |b| {
+        b.find("#channel-list .channel[aria-current='page']")
+            .filter(|_| {
+                b.script(
+                    "return document.getElementById('sidebar').contains(document.activeElement);",
+                    json!([]),
+                ) == true
+            })
+    });
+    page.type_text(&current, ESCAPE).unwrap();
+    page.wait_script(
+        "the drawer closed and the focus back on its button",
+        "return !document.body.classList.contains('show-channels')
+            && document.activeElement === document.getElementById('toggle-channels');",
+        json!([]),
+    );
+    assert_clean_console(&page);
+}
+
+/// Put in front of the page's scripts: the page's first WebSocket never opens and never
+/// closes, as a connection into a dropped network can hang; later ones are real.
+const FIRST_SOCKET_HANGS: &str = r#"
+(() => {
+  const RealWebSocket = window.WebSocket;
+  let dialled = 0;
+  window.WebSocket = function (url) {
+    dialled += 1;
+    window.__dialled = dialled;
+    if (dialled > 1) return new RealWebSocket(url);
+    return { readyState: 0, send() {}, close() {} };
+  };
+  window.WebSocket.OPEN = 1;
+})();
+"#;
+
+/// A connection attempt that hangs is given up, and the page dials again by itself.
+#[test]
+fn a_hanging_connection_attempt_is_given_up() {
+    let test = "hanging";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::start();
+    let driver = Driver::start();
+    let page = driver.browser("jo", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": FIRST_SOCKET_HANGS }),
+    );
+    page.goto(&format!("http://{}/", server.addr));
+    // Given up after 15 s (checked every 5 s), then dialled again after a short delay:
+    // within the helper's 30 s.
+    page.wait("the login form over the second connection", |b| {
+        labelled(b, "Username").filter(|e| b.displayed(e))
+    });
+    assert_eq!(page.script("return window.__dialled;", json!([])), 2);
+    assert_clean_console(&page);
+}

@@ -33,48 +33,54 @@ const PAGE: File = File {
     body: include_bytes!("../../web/index.html"),
 };
 
-/// The files below [`ASSET_PREFIX`].
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
+
+/// One file of `web/client/`, served below [`ASSET_PREFIX`] under its own name.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        File {
+            path: concat!("/client/", $name),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../web/client/", $name)),
+        }
+    };
+}
+
+/// The files below [`ASSET_PREFIX`]: the stylesheet, the icon, and the ES modules of the
+/// page's script (`main.js` imports the others).
 const ASSETS: &[File] = &[
-    File {
-        path: "/client/style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../web/client/style.css"),
-    },
-    File {
-        path: "/client/main.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/client/main.js"),
-    },
-    File {
-        path: "/client/socket.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/client/socket.js"),
-    },
-    File {
-        path: "/client/markdown.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/client/markdown.js"),
-    },
-    File {
-        path: "/client/dom.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/client/dom.js"),
-    },
-    File {
-        path: "/client/permissions.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/client/permissions.js"),
-    },
-    File {
-        path: "/client/render.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/client/render.js"),
-    },
-    File {
-        path: "/client/icon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../web/client/icon.svg"),
-    },
+    asset!("style.css", CSS),
+    asset!("icon.svg", SVG),
+    asset!("main.js", JAVASCRIPT),
+    asset!("abilities.js", JAVASCRIPT),
+    asset!("actions.js", JAVASCRIPT),
+    asset!("auth.js", JAVASCRIPT),
+    asset!("channels.js", JAVASCRIPT),
+    asset!("composer.js", JAVASCRIPT),
+    asset!("dom.js", JAVASCRIPT),
+    asset!("editing.js", JAVASCRIPT),
+    asset!("identity.js", JAVASCRIPT),
+    asset!("kept.js", JAVASCRIPT),
+    asset!("layout.js", JAVASCRIPT),
+    asset!("live.js", JAVASCRIPT),
+    asset!("log.js", JAVASCRIPT),
+    asset!("markdown.js", JAVASCRIPT),
+    asset!("members.js", JAVASCRIPT),
+    asset!("notices.js", JAVASCRIPT),
+    asset!("packets.js", JAVASCRIPT),
+    asset!("paging.js", JAVASCRIPT),
+    asset!("panels.js", JAVASCRIPT),
+    asset!("people.js", JAVASCRIPT),
+    asset!("permissions.js", JAVASCRIPT),
+    asset!("profile.js", JAVASCRIPT),
+    asset!("reactions.js", JAVASCRIPT),
+    asset!("render.js", JAVASCRIPT),
+    asset!("socket.js", JAVASCRIPT),
+    asset!("state.js", JAVASCRIPT),
+    asset!("storage.js", JAVASCRIPT),
+    asset!("typing.js", JAVASCRIPT),
 ];
 
 /// The first path segments of the HTTP API (served elsewhere, or not at all): below them an

@@ -120,7 +120,8 @@ export function channelItem(channel, ctx) {
     if (people.length) {
       li.append(h('ul', { class: 'voice-people' }, people.map((p) =>
         h('li', {}, colored(h('span', {}, ctx.nameOf(p.username)), ctx.colorOf(p.username)),
-          p.muted ? h('span', { class: 'muted', 'aria-label': 'muted' }, ' 🔇') : null))));
+          p.muted ? [h('span', { class: 'muted', 'aria-hidden': 'true' }, ' 🔇'),
+            h('span', { class: 'visually-hidden' }, ', muted')] : null))));
     }
     return li;
   }
