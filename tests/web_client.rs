@@ -58,7 +58,7 @@ fn page_with_a_strict_policy() {
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "connect-src 'self' ws: wss:",
+            "connect-src 'self' ws://pi.local:5613 wss://pi.local:5613",
             "frame-ancestors 'none'",
             "base-uri 'none'",
         ] {

@@ -3,18 +3,35 @@
 //! no other software.
 //!
 //! Every file is answered with a strict Content-Security-Policy (the page runs only its own
-//! scripts and styles and talks only to this origin), `nosniff`, and an ETag computed once
+//! scripts and styles and connects only to this server), `nosniff`, and an ETag computed once
 //! per file, so that `Cache-Control: no-cache` costs a 304 and no body on reloads.
 
 use std::sync::LazyLock;
 
 use super::http::{Request, Response};
 
-/// What the page may load and where it may connect: only this origin (WebSocket included),
-/// images also from `data:`/`blob:` URLs; no inline script or style, no framing.
+/// What the page may load: only this origin, images also from `data:`/`blob:` URLs; no
+/// inline script or style, no framing. `connect-src` is added per request by
+/// [`content_security_policy`].
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-img-src 'self' data: blob:; connect-src 'self' ws: wss:; base-uri 'none'; \
-frame-ancestors 'none'; form-action 'self'; object-src 'none'";
+img-src 'self' data: blob:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; \
+object-src 'none'";
+
+/// The policy with `connect-src` naming this server's own WebSocket addresses: `'self'` covers
+/// `ws:`/`wss:` only in browsers that follow CSP level 3, and a bare `ws: wss:` would let the
+/// page talk to any host. A `Host` that is not a plain host[:port] leaves `'self'` alone.
+fn content_security_policy(host: Option<&str>) -> String {
+    let plain = |h: &str| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    };
+    match host.filter(|h| plain(h)) {
+        Some(h) => format!("{CONTENT_SECURITY_POLICY}; connect-src 'self' ws://{h} wss://{h}"),
+        None => format!("{CONTENT_SECURITY_POLICY}; connect-src 'self'"),
+    }
+}
 
 /// Where the page's own files live; a path below it that names no file is a 404, never the
 /// page (a stylesheet answered with HTML would only confuse the browser).
@@ -126,7 +143,10 @@ pub fn serve(request: &Request) -> Response {
     response
         .with("ETag", etag.clone())
         .with("Cache-Control", "no-cache")
-        .with("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        .with(
+            "Content-Security-Policy",
+            content_security_policy(request.header("host")),
+        )
         .with("X-Content-Type-Options", "nosniff")
         .with("Referrer-Policy", "no-referrer")
         .with("X-Frame-Options", "DENY")
@@ -167,6 +187,24 @@ pub fn total_size() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_src_names_only_this_server() {
+        let csp = content_security_policy(Some("[fe80::1]:5613"));
+        assert!(csp.ends_with("; connect-src 'self' ws://[fe80::1]:5613 wss://[fe80::1]:5613"));
+        for odd in [
+            None,
+            Some(""),
+            Some("a b"),
+            Some("x;script-src *"),
+            Some("*"),
+        ] {
+            assert!(
+                content_security_policy(odd).ends_with("; connect-src 'self'"),
+                "{odd:?}"
+            );
+        }
+    }
 
     fn get(path: &str, if_none_match: Option<&str>) -> Response {
         let mut headers = Vec::new();
