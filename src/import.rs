@@ -1,5 +1,5 @@
 //! `import PATH`: copies the data of the original (Python) server — its `db/` folder,
-//! laid out as in PROTOCOL.md docs/protocol.md#76-storage-and-import — into our store, so that people moving over keep their
+//! laid out as docs/protocol.md#76-storage-and-import describes — into our store, so that people moving over keep their
 //! accounts (password hashes included), roles, channels, history and read markers.
 //!
 //! Everything is insert-if-missing (users by id, roles and channels by name, messages by

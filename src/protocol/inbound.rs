@@ -3,7 +3,7 @@
 //! Two steps, both borrowing from the frame text:
 //! 1. [`decode`] reads the envelope (`cmd`, `listener`). Well-formed packets take the fast
 //!    path through `serde_json_core` (no heap allocation); anything else is re-read with
-//!    `serde_json` to say exactly what is wrong (docs/protocol.md#14-malformed-input of PROTOCOL.md).
+//!    `serde_json` to say exactly what is wrong (docs/protocol.md#14-malformed-input).
 //! 2. A command handler reads its own fields with [`fields`] into a typed struct.
 
 use std::borrow::Cow;
