@@ -75,6 +75,18 @@ fn refused(c: &mut Client, packet: Value, text: &str) {
     assert_eq!(c.request(packet.clone()), auth_error(text), "{packet}");
 }
 
+/// Each token, tried on a fresh connection, logs nobody in.
+fn all_dead(server: &Server, tokens: &[&String]) {
+    for token in tokens {
+        let mut c = server.connected();
+        refused(
+            &mut c,
+            json!({"cmd": "token_login", "token": token}),
+            INVALID,
+        );
+    }
+}
+
 /// One HTTP request; returns the status line, the headers (as sent) and the body.
 fn http(addr: SocketAddr, request: &str) -> (String, Vec<String>, String) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -227,14 +239,7 @@ fn revoking_tokens() {
         alice.request(json!({"cmd": "session_token_revoke", "token": second})),
         revoked
     );
-    for token in [&first, &second] {
-        let mut c = server.connected();
-        refused(
-            &mut c,
-            json!({"cmd": "token_login", "token": token}),
-            INVALID,
-        );
-    }
+    all_dead(&server, &[&first, &second]);
 }
 
 #[test]
@@ -377,14 +382,7 @@ fn a_new_password_revokes_every_token() {
     let tokens = [create_token(&mut alice), create_token(&mut alice)];
     let out = server.admin_with_input(&["set-password", "alice"], "another secret\n");
     assert!(out.status.success(), "{out:?}");
-    for token in &tokens {
-        let mut c = server.connected();
-        refused(
-            &mut c,
-            json!({"cmd": "token_login", "token": token}),
-            INVALID,
-        );
-    }
+    all_dead(&server, &[&tokens[0], &tokens[1]]);
 }
 
 #[test]
