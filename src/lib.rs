@@ -17,7 +17,7 @@
 //! | 7 | `ops` | what several handlers do to shared state: write-through saves, posting messages, bans, voice, channel lists |
 //! | 8 | `app` | the shared state of the executor thread: configuration, directory, hub, store, limiter, voice |
 //! | 9 | `hub`, `store` | sessions and their outboxes, recipients of a broadcast; the SQLite threads |
-//! | 10 | `model`, `voice`, `ratelimit`, `protocol`, `tls` | users, roles, channels, messages; voice rooms; the rate limiter; the wire format; certificates and the TLS acceptor |
+//! | 10 | `model`, `voice`, `ratelimit`, `protocol`, `tls`, `media` | users, roles, channels, messages; voice rooms; the rate limiter; the wire format; certificates and the TLS acceptor; user files (formats, upload decoding, files on disk) |
 //! | 11 | `config`, `logger`, `memory`, `random` | configuration, logging, allocator tuning, ids and tokens |
 //!
 //! A packet's way through them, threads, and where a new command, HTTP route or store
@@ -35,6 +35,7 @@ pub mod config;
 pub mod hub;
 pub mod import;
 pub mod logger;
+pub mod media;
 pub mod memory;
 pub mod model;
 pub mod ops;
