@@ -6,3 +6,6 @@
 //! runs off the executor thread.
 
 pub mod base64_stream;
+
+pub mod base64_stream;
+pub mod sniff;
