@@ -6,6 +6,8 @@
 //! runs off the executor thread.
 
 pub mod base64_stream;
-
-pub mod base64_stream;
 pub mod sniff;
+pub mod upload_body;
+
+#[cfg(test)]
+mod fuzz_tests;
