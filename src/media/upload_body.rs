@@ -543,6 +543,19 @@ impl JsonUpload {
         }
     }
 
+    /// Whether the top-level object has closed: the rest of the body may only be whitespace,
+    /// so a caller that knows no more is coming can stop reading here.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Decoded file bytes so far (written to the sink or waiting in the decoder's block).
+    pub fn file_bytes_so_far(&self) -> u64 {
+        self.decoder
+            .as_ref()
+            .map_or(self.fields.file_bytes, Base64Decoder::decoded)
+    }
+
     /// Heap bytes the scanner holds now (its buffers and the kept fields), for memory checks.
     pub fn heap_bytes(&self) -> usize {
         let kept = [
@@ -670,8 +683,9 @@ impl JsonUpload {
         Ok(())
     }
 
+    /// Only called with a container open (the states that allow a closing bracket).
     fn close(&mut self) {
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         self.state = if self.depth == 0 {
             State::Done
         } else {
@@ -1633,9 +1647,12 @@ mod tests {
             }
             most_heap = most_heap.max(upload.heap_bytes());
         }
+        assert_eq!(upload.file_bytes_so_far(), FILE_BYTES);
+        assert!(!upload.is_done());
         upload
             .feed(br#"","channel":"general","expires_in_days":1}"#, &mut sink)
             .unwrap();
+        assert!(upload.is_done());
         let fields = upload.finish(&mut sink).unwrap();
         assert_eq!(fields.file_bytes, FILE_BYTES);
         assert_eq!(sink.bytes, FILE_BYTES);
