@@ -6,6 +6,8 @@
 //! runs off the executor thread.
 
 pub mod base64_stream;
+pub mod data_url;
+pub mod files;
 pub mod sniff;
 pub mod upload_body;
 
