@@ -13,6 +13,15 @@
 //!   handshakes --clients N --duration SECS [--resume]
 //!           (N loops of: TCP connect, TLS handshake, a short HTTPS request; full
 //!           handshakes unless --resume; implies --tls)
+//!   media   [--file-mib M] [--downloads D]
+//!           (attachments, one client: server RSS and peak RSS around a raw and a JSON
+//!           (base64) upload of M MiB (default 20) after a small warm-up upload, then D
+//!           downloads of it (default 10): MB/s and RSS; see examples/loadgen/media.rs)
+//!   media-chat --chatters C --rate R --uploads U [--file-mib M] [--rounds K]
+//!              [--upload-mbps MB] --duration SECS
+//!           (C clients chat at R msg/s; halfway, U threads upload M MiB (default 5) each,
+//!           K times back to back (default 1), each sending at most MB MB/s if given:
+//!           chat latency calm vs during the uploads)
 //!
 //! transport:
 //!   --tls               wss:// instead of ws:// (not in `slow`), trusting the certificate
@@ -57,6 +66,10 @@ use serde_json::{Value, json};
 use smol::channel;
 use smol::net::TcpStream;
 use smol::{Executor, Task, Timer};
+
+// Examples/ subdirectories without a main.rs are not examples of their own.
+#[path = "loadgen/media.rs"]
+mod media;
 
 const PASSWORD: &str = "loadgen-pass";
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -267,14 +280,29 @@ struct Args {
     tls: bool,
     ca: Option<PathBuf>,
     resume: bool,
+    uploads: Option<usize>,
+    file_mib: Option<f64>,
+    downloads: usize,
+    rounds: usize,
+    upload_mbps: Option<f64>,
 }
 
-const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes> [options]  (see the top of examples/loadgen.rs)";
+const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat> [options]  (see the top of examples/loadgen.rs)";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let mode = it.next().ok_or("missing mode")?;
-    if !["connect", "fanout", "slow", "logins", "handshakes"].contains(&mode.as_str()) {
+    if ![
+        "connect",
+        "fanout",
+        "slow",
+        "logins",
+        "handshakes",
+        "media",
+        "media-chat",
+    ]
+    .contains(&mode.as_str())
+    {
         return Err(format!("unknown mode {mode:?}"));
     }
     let mut a = Args {
@@ -306,6 +334,11 @@ fn parse_args() -> Result<Args, String> {
         tls: false,
         ca: None,
         resume: false,
+        uploads: None,
+        file_mib: None,
+        downloads: 10,
+        rounds: 1,
+        upload_mbps: None,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -330,6 +363,11 @@ fn parse_args() -> Result<Args, String> {
             "--settle" => a.settle = num(&flag, it.next())?,
             "--timeout" => a.timeout = Some(num(&flag, it.next())?),
             "--slow-rcvbuf" => a.slow_rcvbuf = num(&flag, it.next())?,
+            "--uploads" => a.uploads = Some(num(&flag, it.next())?),
+            "--file-mib" => a.file_mib = Some(num(&flag, it.next())?),
+            "--downloads" => a.downloads = num(&flag, it.next())?,
+            "--rounds" => a.rounds = num(&flag, it.next())?,
+            "--upload-mbps" => a.upload_mbps = Some(num(&flag, it.next())?),
             "--rate-limit" => a.rate_limit = true,
             "--existing" => a.existing = true,
             "--tls" => a.tls = true,
@@ -665,6 +703,7 @@ fn start_server(
             "rate_limiting": {"enabled": a.rate_limit},
             "connections": {"max": max_conns},
             "storage": {"sync": a.sync},
+            "attachments": media::attachments_config(a),
         }),
     );
     if let Some(extra) = &a.server_config {
@@ -1102,11 +1141,12 @@ async fn open(addr: SocketAddr) -> Result<Ws, String> {
 
 /// `register`, then waits for `auth_success` and `ready`.
 async fn register(ws: &mut Ws, name: &str) -> Result<(), String> {
-    authenticate(ws, name, "register").await
+    authenticate(ws, name, "register").await.map(drop)
 }
 
-/// `register` or `login`, then waits for `auth_success` and `ready`.
-async fn authenticate(ws: &mut Ws, name: &str, cmd: &str) -> Result<(), String> {
+/// `register` or `login`, then waits for `auth_success` and `ready`; returns the
+/// `upload_token` of `ready` (the credential for HTTP uploads while the connection is open).
+async fn authenticate(ws: &mut Ws, name: &str, cmd: &str) -> Result<Option<String>, String> {
     let pkt = json!({"cmd": cmd, "username": name, "password": PASSWORD}).to_string();
     ws.send(Message::text(pkt))
         .await
@@ -1118,7 +1158,7 @@ async fn authenticate(ws: &mut Ws, name: &str, cmd: &str) -> Result<(), String> 
             Some("auth_success") => success = true,
             Some("ready") if success => {
                 G.authed.fetch_add(1, Relaxed);
-                return Ok(());
+                return Ok(str_field(&t, "upload_token").map(str::to_string));
             }
             Some("auth_error") | Some("error") => return Err(format!("{cmd} {name}: {t}")),
             _ => {}
@@ -1159,6 +1199,8 @@ struct ReaderCtx {
 struct Client {
     tx: Option<WebSocketSender<Conn>>,
     stats: Arc<Mutex<RecvStats>>,
+    /// From `ready`: good for HTTP uploads while this connection is open.
+    upload_token: Option<String>,
     _reader: Task<()>,
 }
 
@@ -1258,6 +1300,7 @@ fn spawn_reader(
     Client {
         tx: Some(tx),
         stats,
+        upload_token: None,
         _reader: task,
     }
 }
@@ -1298,8 +1341,10 @@ async fn connect_many(
             } else {
                 "register"
             };
-            with_timeout(AUTH_TIMEOUT, cmd, authenticate(&mut ws, &name, cmd)).await?;
-            Ok(spawn_reader(&ctx2, ws, i, measure, sender, ack_tx))
+            let token = with_timeout(AUTH_TIMEOUT, cmd, authenticate(&mut ws, &name, cmd)).await?;
+            let mut client = spawn_reader(&ctx2, ws, i, measure, sender, ack_tx);
+            client.upload_token = token;
+            Ok(client)
         }));
     }
     let mut out = Vec::new();
@@ -2282,6 +2327,7 @@ fn main() {
             .unwrap_or(0),
     ) + a.chatters.unwrap_or(0)
         + a.logins.unwrap_or(0)
+        + a.uploads.unwrap_or(0)
         + 1;
     let cost = a
         .bcrypt_cost
@@ -2369,7 +2415,7 @@ fn main() {
         run,
         nsenders: a.senders.unwrap_or(match a.mode.as_str() {
             "slow" => a.clients.unwrap_or(0).min(10),
-            "logins" => a.chatters.unwrap_or(0),
+            "logins" | "media-chat" => a.chatters.unwrap_or(0),
             _ => 0,
         }),
         ex,
@@ -2384,6 +2430,8 @@ fn main() {
             "fanout" => mode_fanout(ctx.clone(), &a).await,
             "slow" => mode_slow(ctx.clone(), &a).await,
             "handshakes" => mode_handshakes(ctx.clone(), &a).await,
+            "media" => media::mode_media(ctx.clone(), &a).await,
+            "media-chat" => media::mode_media_chat(ctx.clone(), &a).await,
             _ => mode_logins(ctx.clone(), &a).await,
         }
     }));
