@@ -45,6 +45,10 @@ pub struct App {
     started: Instant,
     /// The port the listener is bound to (known once bound; names the session cookie).
     pub listen_port: Cell<u16>,
+    /// Bytes of large inbound messages (above `connections.max_message_bytes`) being
+    /// received or handled right now, over all connections; at most
+    /// `connections.large_messages_budget_bytes` (`server::message_gate` keeps it).
+    pub large_messages_reserved: Cell<usize>,
 }
 
 impl App {
@@ -76,6 +80,7 @@ impl App {
             hub,
             store,
             listen_port: Cell::new(0),
+            large_messages_reserved: Cell::new(0),
         })
     }
 

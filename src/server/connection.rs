@@ -9,7 +9,9 @@
 //!
 //! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
 //! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
-//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave.
+//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave. What the
+//! reader reads passes the [`super::message_gate`] first, which decides about large
+//! messages before tungstenite buffers them.
 
 use std::borrow::Cow;
 use std::io;
@@ -28,6 +30,8 @@ use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
+use super::large_budget::BudgetShare;
+use super::message_gate::{Gate, TooBig};
 use super::transport::{self, Link};
 use super::{frames, http, session_route, tls_page, web};
 use crate::app::App;
@@ -190,17 +194,22 @@ async fn websocket<S: Link>(
     }
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .max_message_size(Some(limits.max_message_bytes))
-        .max_frame_size(Some(limits.max_message_bytes));
+        // The gate keeps smaller messages (and all before authentication) to
+        // max_message_bytes; only what passes it can be this large.
+        .max_message_size(Some(limits.max_large_message_bytes))
+        .max_frame_size(Some(limits.max_large_message_bytes));
     let session = app.hub.open(peer);
     session_route::remember_cookie(&session, cookie);
     let (reading, writing) = stream.split();
     let read_side = ReadSide {
         stream: reading,
+        early: rest,
+        early_at: 0,
+        gate: Gate::new(limits.max_message_bytes, limits.max_large_message_bytes),
+        budget: BudgetShare::new(app.clone(), session.clone()),
         session: session.clone(),
     };
-    let ws =
-        WebSocketStream::from_partially_read(read_side, rest, Role::Server, Some(config)).await;
+    let ws = WebSocketStream::from_raw_socket(read_side, Role::Server, Some(config)).await;
     log::info!(
         "connection {} from {peer} opened ({}{} open)",
         session.id,
@@ -232,10 +241,17 @@ impl Drop for Cleanup {
     }
 }
 
-/// The socket as the WebSocket reader sees it: reads go to the socket, writes (pong
-/// replies) are queued on the outbox for the writer.
+/// The socket as the WebSocket reader sees it: reads come from the socket through the
+/// gate, writes (pong replies) are queued on the outbox for the writer.
 struct ReadSide<R> {
     stream: R,
+    /// Bytes the client sent right after its request head (read with it): the stream's
+    /// first bytes, so they pass the gate too.
+    early: Vec<u8>,
+    early_at: usize,
+    gate: Gate,
+    /// Released when the reader is dropped, however the connection ends.
+    budget: BudgetShare,
     session: Rc<Session>,
 }
 
@@ -245,7 +261,47 @@ impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let this = &mut *self;
+        // A read that the gate swallows whole is no end of stream: read on.
+        loop {
+            if let Some(big) = this.gate.refused() {
+                return Poll::Ready(Err(big.into_io()));
+            }
+            let carried = this.gate.carried();
+            if buf.len() <= carried {
+                // Tungstenite always offers room for a whole frame header here.
+                return Poll::Ready(Err(io::Error::other(
+                    "read buffer smaller than a frame header",
+                )));
+            }
+            let room = &mut buf[carried..];
+            let read = if this.early_at < this.early.len() {
+                let early = &this.early[this.early_at..];
+                let n = early.len().min(room.len());
+                room[..n].copy_from_slice(&early[..n]);
+                this.early_at += n;
+                if this.early_at == this.early.len() {
+                    this.early = Vec::new();
+                    this.early_at = 0;
+                }
+                n
+            } else {
+                match Pin::new(&mut this.stream).poll_read(cx, room) {
+                    Poll::Ready(Ok(n)) => n,
+                    other => return other,
+                }
+            };
+            if read == 0 {
+                return Poll::Ready(Ok(0));
+            }
+            let filtered = this
+                .gate
+                .filter(&mut buf[..carried + read], &mut this.budget);
+            if filtered.kept > 0 {
+                // A refusal after these bytes fails the next read.
+                return Poll::Ready(Ok(filtered.kept));
+            }
+        }
     }
 }
 
@@ -278,7 +334,10 @@ async fn read_loop(
         let message = match ws.next().await {
             None => return "closed by the peer".into(),
             Some(Ok(m)) => m,
-            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+            Some(Err(e)) => {
+                let Some((size, max_size)) = too_big(&e) else {
+                    return format!("protocol error: {e}").into();
+                };
                 log::warn!(
                     "connection {} ({}): message of {size} bytes exceeds {max_size}",
                     session.id,
@@ -287,10 +346,17 @@ async fn read_loop(
                 session.push(Outgoing::Close(1009, "message too big"));
                 return closing(session).await;
             }
-            Some(Err(e)) => return format!("protocol error: {e}").into(),
         };
         session.last_seen.set(Instant::now());
+        let data_len = match &message {
+            Message::Text(text) => Some(text.len()),
+            Message::Binary(bytes) => Some(bytes.len()),
+            _ => None,
+        };
+        // The start of a large message cut short: its sender has been told already.
+        let cut = data_len.is_some() && ws.get_mut().gate.delivered();
         match message {
+            _ if cut => {}
             // Boxed: an idle connection's task then does not reserve room for the largest
             // command handler; the box lives only while a packet is handled.
             Message::Text(text) => {
@@ -308,9 +374,24 @@ async fn read_loop(
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
+        if let Some(len) = data_len {
+            ws.get_mut().budget.handled(len);
+        }
         if session.outbox.is_closed() {
             return closing(session).await;
         }
+    }
+}
+
+/// The size and limit of a message refused for its size, by the gate or by tungstenite.
+fn too_big(error: &WsError) -> Option<(usize, usize)> {
+    let wide = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    match error {
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            Some((*size, *max_size))
+        }
+        WsError::Io(e) => TooBig::of(e).map(|big| (wide(big.size), wide(big.max))),
+        _ => None,
     }
 }
 

@@ -7,6 +7,8 @@ pub mod connection;
 pub mod error;
 pub mod frames;
 pub mod http;
+pub mod large_budget;
+pub mod message_gate;
 pub mod session_route;
 pub mod tls_page;
 pub mod transport;
