@@ -9,29 +9,27 @@
 //!
 //! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
 //! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
-//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave. What the
-//! reader reads passes the [`super::message_gate`] first, which decides about large
-//! messages before tungstenite buffers them.
+//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave; what it
+//! reads passes the [`super::message_gate`] first, which decides about large messages
+//! before tungstenite buffers them.
 
 use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, error::CapacityError};
+use async_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
 use futures_rustls::server::TlsStream;
 use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::large_budget::BudgetShare;
-use super::message_gate::{Gate, TooBig};
+use super::message_gate::TooBig;
+use super::read_side::{self, ReadSide};
 use super::transport::{self, Link};
 use super::{frames, http, session_route, tls_page, web};
 use crate::app::App;
@@ -201,14 +199,7 @@ async fn websocket<S: Link>(
     let session = app.hub.open(peer);
     session_route::remember_cookie(&session, cookie);
     let (reading, writing) = stream.split();
-    let read_side = ReadSide {
-        stream: reading,
-        early: rest,
-        early_at: 0,
-        gate: Gate::new(limits.max_message_bytes, limits.max_large_message_bytes),
-        budget: BudgetShare::new(app.clone(), session.clone()),
-        session: session.clone(),
-    };
+    let read_side = ReadSide::new(&app, &session, reading, rest);
     let ws = WebSocketStream::from_raw_socket(read_side, Role::Server, Some(config)).await;
     log::info!(
         "connection {} from {peer} opened ({}{} open)",
@@ -241,90 +232,6 @@ impl Drop for Cleanup {
     }
 }
 
-/// The socket as the WebSocket reader sees it: reads come from the socket through the
-/// gate, writes (pong replies) are queued on the outbox for the writer.
-struct ReadSide<R> {
-    stream: R,
-    /// Bytes the client sent right after its request head (read with it): the stream's
-    /// first bytes, so they pass the gate too.
-    early: Vec<u8>,
-    early_at: usize,
-    gate: Gate,
-    /// Released when the reader is dropped, however the connection ends.
-    budget: BudgetShare,
-    session: Rc<Session>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        // A read that the gate swallows whole is no end of stream: read on.
-        loop {
-            if let Some(big) = this.gate.refused() {
-                return Poll::Ready(Err(big.into_io()));
-            }
-            let carried = this.gate.carried();
-            if buf.len() <= carried {
-                // Tungstenite always offers room for a whole frame header here.
-                return Poll::Ready(Err(io::Error::other(
-                    "read buffer smaller than a frame header",
-                )));
-            }
-            let room = &mut buf[carried..];
-            let read = if this.early_at < this.early.len() {
-                let early = &this.early[this.early_at..];
-                let n = early.len().min(room.len());
-                room[..n].copy_from_slice(&early[..n]);
-                this.early_at += n;
-                if this.early_at == this.early.len() {
-                    this.early = Vec::new();
-                    this.early_at = 0;
-                }
-                n
-            } else {
-                match Pin::new(&mut this.stream).poll_read(cx, room) {
-                    Poll::Ready(Ok(n)) => n,
-                    other => return other,
-                }
-            };
-            if read == 0 {
-                return Poll::Ready(Ok(0));
-            }
-            let filtered = this
-                .gate
-                .filter(&mut buf[..carried + read], &mut this.budget);
-            if filtered.kept > 0 {
-                // A refusal after these bytes fails the next read.
-                return Poll::Ready(Ok(filtered.kept));
-            }
-        }
-    }
-}
-
-impl<R> AsyncWrite for ReadSide<R> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.session
-            .push(Outgoing::Raw(Bytes::copy_from_slice(buf)));
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 async fn read_loop(
     app: &Rc<App>,
     session: &Rc<Session>,
@@ -354,7 +261,7 @@ async fn read_loop(
             _ => None,
         };
         // The start of a large message cut short: its sender has been told already.
-        let cut = data_len.is_some() && ws.get_mut().gate.delivered();
+        let cut = data_len.is_some() && ws.get_mut().delivered();
         match message {
             _ if cut => {}
             // Boxed: an idle connection's task then does not reserve room for the largest
@@ -375,7 +282,10 @@ async fn read_loop(
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
         if let Some(len) = data_len {
-            ws.get_mut().budget.handled(len);
+            ws.get_mut().handled(len);
+            if len > app.config.connections.max_message_bytes {
+                ws = read_side::renew(ws).await;
+            }
         }
         if session.outbox.is_closed() {
             return closing(session).await;

@@ -21,6 +21,10 @@
 //! read (at most 13 bytes) is kept for the next read, because a frame cannot be judged
 //! before its length is known.
 //!
+//! A read stops right after the last byte of a large message ([`Filtered::unread`]): then
+//! tungstenite holds nothing beyond it, and the reader can replace tungstenite's buffers,
+//! which would otherwise keep the large message's allocation for the connection's life.
+//!
 //! Frames tungstenite refuses anyway (unmasked, reserved opcodes, a continuation without a
 //! message, …) are simply passed on: tungstenite then closes as it always did.
 
@@ -150,6 +154,9 @@ pub struct Filtered {
     pub kept: usize,
     /// A refusal that comes after those bytes; the connection must close.
     pub refused: Option<TooBig>,
+    /// Bytes at the end of the buffer not looked at yet, because a large message ended
+    /// before them: the caller feeds them again first.
+    pub unread: usize,
 }
 
 /// See the module docs. One per connection.
@@ -163,6 +170,8 @@ pub struct Gate {
     /// Payload bytes of the current frame still to come, and whether they pass.
     payload_left: u64,
     payload_passes: bool,
+    /// The current frame ends a large message: the read stops after its payload.
+    stop_after_payload: bool,
     message: Option<InProgress>,
     /// Data messages completed towards tungstenite so far (passed up to FIN, or cut).
     completed: u64,
@@ -182,6 +191,7 @@ impl Gate {
             carry_len: 0,
             payload_left: 0,
             payload_passes: true,
+            stop_after_payload: false,
             message: None,
             completed: 0,
             delivered: 0,
@@ -208,6 +218,7 @@ impl Gate {
             return Filtered {
                 kept: 0,
                 refused: Some(big),
+                unread: 0,
             };
         }
         let carried = self.carry_len;
@@ -226,15 +237,20 @@ impl Gate {
                 }
                 read += take;
                 self.payload_left -= take as u64;
+                if self.payload_left == 0 && self.stop_after_payload {
+                    break;
+                }
                 continue;
             }
             let Some(header) = Header::parse(&data[read..]) else {
                 let rest = data.len() - read;
                 self.carry[..rest].copy_from_slice(&data[read..]);
                 self.carry_len = rest;
+                read = data.len();
                 break;
             };
-            match self.judge(&header, admission) {
+            let verdict = self.judge(&header, admission);
+            match verdict {
                 Verdict::Pass => {
                     data.copy_within(read..read + header.size, kept);
                     kept += header.size;
@@ -252,15 +268,28 @@ impl Gate {
                     return Filtered {
                         kept,
                         refused: Some(big),
+                        unread: 0,
                     };
                 }
             }
             read += header.size;
             self.payload_left = header.len;
+            // A cut message ends with the stand-in, before the payload it replaces.
+            if verdict == Verdict::Cut && self.stop_after_payload {
+                self.stop_after_payload = false;
+                break;
+            }
+            if self.payload_left == 0 && self.stop_after_payload {
+                break;
+            }
+        }
+        if self.payload_left == 0 {
+            self.stop_after_payload = false;
         }
         Filtered {
             kept,
             refused: None,
+            unread: data.len() - read,
         }
     }
 
@@ -309,6 +338,9 @@ impl Gate {
             }
             _ => {}
         }
+        // What tungstenite gets of the message ends here, and it was large.
+        let ends = (verdict == Verdict::Pass && header.fin) || verdict == Verdict::Cut;
+        self.stop_after_payload = ends && message.reserved > 0;
         verdict
     }
 
@@ -425,29 +457,46 @@ mod tests {
         out
     }
 
-    /// Feeds `stream` through the gate in pieces cut at `cuts` (as a reader would, carry
-    /// included); returns what passed and the refusal, if any.
+    /// Feeds `stream` through the gate in pieces cut at `cuts` as the reader does (carry
+    /// included; what a read left unread is read again first); returns what each read
+    /// passed and the refusal, if any.
+    fn reads(
+        gate: &mut Gate,
+        admission: &mut Fake,
+        stream: &[u8],
+        cuts: &[usize],
+    ) -> (Vec<Vec<u8>>, Option<TooBig>) {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &end in cuts.iter().chain(std::iter::once(&stream.len())) {
+            let mut piece = stream[at..end].to_vec();
+            at = end;
+            while !piece.is_empty() {
+                let carried = gate.carried();
+                let mut buf = vec![0u8; carried + piece.len()];
+                buf[carried..].copy_from_slice(&piece);
+                let f = gate.filter(&mut buf, admission);
+                if f.kept > 0 {
+                    out.push(buf[..f.kept].to_vec());
+                }
+                if f.refused.is_some() {
+                    return (out, f.refused);
+                }
+                piece = piece[piece.len() - f.unread..].to_vec();
+            }
+        }
+        (out, None)
+    }
+
+    /// [`reads`], all passed bytes together.
     fn run(
         gate: &mut Gate,
         admission: &mut Fake,
         stream: &[u8],
         cuts: &[usize],
     ) -> (Vec<u8>, Option<TooBig>) {
-        let mut out = Vec::new();
-        let mut at = 0;
-        for &end in cuts.iter().chain(std::iter::once(&stream.len())) {
-            let piece = &stream[at..end];
-            at = end;
-            let carried = gate.carried();
-            let mut buf = vec![0u8; carried + piece.len()];
-            buf[carried..].copy_from_slice(piece);
-            let f = gate.filter(&mut buf, admission);
-            out.extend_from_slice(&buf[..f.kept]);
-            if f.refused.is_some() {
-                return (out, f.refused);
-            }
-        }
-        (out, None)
+        let (out, refused) = reads(gate, admission, stream, cuts);
+        (out.concat(), refused)
     }
 
     /// Every way of cutting `stream` in two or three pieces, plus byte by byte, gives the
@@ -653,6 +702,50 @@ mod tests {
             [gate.delivered(), gate.delivered(), gate.delivered()],
             [false, true, false]
         );
+    }
+
+    /// Whatever the reads, the bytes handed on end right after the last byte of each large
+    /// message (a passed one, and a cut one's stand-in), never further.
+    #[test]
+    fn reads_stop_at_the_end_of_a_large_message() {
+        let small = frame(true, OP_TEXT, b"small");
+        let large = [
+            frame(false, OP_TEXT, &[b'a'; 80]),
+            frame(true, 0x9, b"p"),
+            frame(true, OP_CONTINUATION, &[b'b'; 80]),
+        ]
+        .concat();
+        let start = frame(false, OP_TEXT, &[b'c'; 150]);
+        let mut stream = small.clone();
+        stream.extend(&large);
+        stream.extend(&start);
+        stream.extend(frame(true, OP_CONTINUATION, &[b'd'; 100]));
+        stream.extend(&small);
+        let ends = [
+            small.len() + large.len(),
+            small.len() + large.len() + start.len() + CUT_FRAME.len(),
+        ];
+        let total = ends[1] + small.len();
+        for a in 0..=stream.len() {
+            for b in [a, (a + 37).min(stream.len()), stream.len()] {
+                // Room for the first large message and the start of the second only.
+                let (mut gate, mut admission) = (small_gate(), fake(350));
+                let (out, refused) = reads(&mut gate, &mut admission, &stream, &[a, b]);
+                assert_eq!((refused, admission.busy.as_slice()), (None, &[250][..]));
+                let mut at = 0;
+                let boundaries: Vec<usize> = out
+                    .iter()
+                    .map(|chunk| {
+                        at += chunk.len();
+                        at
+                    })
+                    .collect();
+                assert_eq!(at, total, "cuts {a}, {b}");
+                for end in ends {
+                    assert!(boundaries.contains(&end), "cuts {a}, {b}: {boundaries:?}");
+                }
+            }
+        }
     }
 
     #[test]

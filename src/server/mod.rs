@@ -9,6 +9,7 @@ pub mod frames;
 pub mod http;
 pub mod large_budget;
 pub mod message_gate;
+pub mod read_side;
 pub mod session_route;
 pub mod tls_page;
 pub mod transport;
