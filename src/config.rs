@@ -121,9 +121,9 @@ pub struct Attachments {
 pub struct Connections {
     /// Open connections at most; the next one is refused (HTTP 503) and logged.
     pub max: usize,
-    /// Largest inbound WebSocket message of any command; a bigger one closes the
-    /// connection with 1009 before authentication, and is refused (error packet) after it
-    /// unless it is a large message below.
+    /// Largest inbound WebSocket message before authentication (a bigger one closes the
+    /// connection with 1009) and for every command but `router::table::LARGE_COMMANDS`
+    /// after it (a bigger one is answered with an error packet).
     pub max_message_bytes: usize,
     /// Largest inbound message of an authenticated connection for the commands that carry
     /// images (`router::table::LARGE_COMMANDS`); a bigger one closes with 1009.

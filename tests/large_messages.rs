@@ -129,6 +129,19 @@ fn before_authentication_a_large_message_still_closes_with_1009() {
     ));
 }
 
+/// Sent right behind the login, in the same write: judged once the login has been handled.
+#[test]
+fn a_large_message_right_behind_the_login_counts_as_authenticated() {
+    let server = Server::with(quiet(json!({})));
+    let mut c = server.connected();
+    let register = json!({"cmd": "register", "username": "alice", "password": "secret123"});
+    let mut bytes = frame(true, 0x1, register.to_string().as_bytes());
+    bytes.extend(frame(true, 0x1, message_new(100 * KIB, "eager").as_bytes()));
+    raw(&mut c, &bytes);
+    c.expect("auth_success");
+    assert_eq!(common::until(&mut c, "error"), too_large("eager"));
+}
+
 #[test]
 fn an_image_of_1_5_mib_in_server_update_is_read_and_answered() {
     // The answer is broadcast to the sender too: its send queue must hold it twice.

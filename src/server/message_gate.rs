@@ -24,6 +24,8 @@
 //! A read stops right after the last byte of a large message ([`Filtered::unread`]): then
 //! tungstenite holds nothing beyond it, and the reader can replace tungstenite's buffers,
 //! which would otherwise keep the large message's allocation for the connection's life.
+//! A read also stops before a frame that makes a message large while messages before it
+//! have not been handled yet: one of them may be the login that allows it.
 //!
 //! Frames tungstenite refuses anyway (unmasked, reserved opcodes, a continuation without a
 //! message, …) are simply passed on: tungstenite then closes as it always did.
@@ -164,7 +166,7 @@ pub struct Filtered {
 pub struct Gate {
     max_message: u64,
     max_large: u64,
-    /// An incomplete header from the end of the last read.
+    /// A header from the end of the last read: incomplete, or not judged yet.
     carry: [u8; MAX_HEADER],
     carry_len: usize,
     /// Payload bytes of the current frame still to come, and whether they pass.
@@ -249,6 +251,16 @@ impl Gate {
                 read = data.len();
                 break;
             };
+            if kept > 0 && self.completed > self.delivered && self.declares_large(&header) {
+                // Judged once the messages passed before it have been handled.
+                self.carry[..header.size].copy_from_slice(&data[read..read + header.size]);
+                self.carry_len = header.size;
+                return Filtered {
+                    kept,
+                    refused: None,
+                    unread: data.len() - read - header.size,
+                };
+            }
             let verdict = self.judge(&header, admission);
             match verdict {
                 Verdict::Pass => {
@@ -303,6 +315,16 @@ impl Gate {
             return true;
         }
         false
+    }
+
+    /// Whether this data frame takes its message above `max_message_bytes`.
+    fn declares_large(&self, header: &Header) -> bool {
+        let before = match (header.opcode, self.message) {
+            (OP_TEXT | OP_BINARY, _) => 0,
+            (OP_CONTINUATION, Some(m)) => m.declared,
+            _ => return false,
+        };
+        header.masked && before.saturating_add(header.len) > self.max_message
     }
 
     fn judge(&mut self, header: &Header, admission: &mut impl Admission) -> Verdict {
@@ -746,6 +768,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A login and a large message right after it, in one read: the large one is judged
+    /// once the login has been handled.
+    #[test]
+    fn a_large_message_right_after_a_small_one_waits_for_it_to_be_handled() {
+        let login = frame(true, OP_TEXT, b"login");
+        let large = frame(true, OP_TEXT, &[b'x'; 150]);
+        let stream = [login.clone(), large.clone()].concat();
+        let (mut gate, mut admission) = (small_gate(), fake(1000));
+        admission.authenticated = false;
+        let mut buf = stream.clone();
+        let f = gate.filter(&mut buf, &mut admission);
+        assert_eq!((&buf[..f.kept], f.refused), (login.as_slice(), None));
+        assert_eq!(f.unread, 150);
+        assert_eq!(gate.carried(), large.len() - 150);
+        // Tungstenite delivers the login; the router authenticates.
+        assert!(!gate.delivered());
+        admission.authenticated = true;
+        let mut buf = vec![0u8; gate.carried()];
+        buf.extend_from_slice(&large[large.len() - 150..]);
+        let f = gate.filter(&mut buf, &mut admission);
+        assert_eq!((&buf[..f.kept], f.refused), (large.as_slice(), None));
+        assert_eq!(admission.reserved, 150);
+        // Not handled yet when the next read comes (cannot happen): judged at once.
+        let (mut gate, mut admission) = (small_gate(), fake(1000));
+        admission.authenticated = false;
+        let (out, refused) = run(&mut gate, &mut admission, &stream, &[]);
+        assert_eq!(
+            (out, refused),
+            (
+                login,
+                Some(TooBig {
+                    size: 150,
+                    max: 100
+                })
+            )
+        );
     }
 
     #[test]
