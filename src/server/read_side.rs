@@ -103,7 +103,8 @@ impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
                 return Poll::Ready(Err(big.into_io()));
             }
             let carried = this.gate.carried();
-            if buf.len() <= carried {
+            let whole_header = this.gate.holds_header();
+            if buf.len() < carried || (buf.len() == carried && !whole_header) {
                 // Tungstenite always offers room for a whole frame header here.
                 return Poll::Ready(Err(io::Error::other(
                     "read buffer smaller than a frame header",
@@ -111,7 +112,10 @@ impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
             }
             let room = &mut buf[carried..];
             let from_early = this.early_at < this.early.len();
-            let read = if from_early {
+            let read = if whole_header {
+                // A header that waited for the messages before it: judged on its own.
+                0
+            } else if from_early {
                 let early = &this.early[this.early_at..];
                 let n = early.len().min(room.len());
                 room[..n].copy_from_slice(&early[..n]);
@@ -123,13 +127,13 @@ impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
                     other => return other,
                 }
             };
-            if read == 0 {
+            if read == 0 && !whole_header {
                 return Poll::Ready(Ok(0));
             }
             let end = carried + read;
             let filtered = this.gate.filter(&mut buf[..end], &mut this.budget);
             // The unread bytes are the last of those just read (the carried ones were
-            // looked at first).
+            // looked at first; a header judged on its own leaves none).
             if from_early {
                 this.early_at -= filtered.unread;
             } else if filtered.unread > 0 {
