@@ -1158,3 +1158,136 @@ fn a_hanging_connection_attempt_is_given_up() {
     assert_eq!(page.script("return window.__dialled;", json!([])), 2);
     assert_clean_console(&page);
 }
+
+/// A 1×1 PNG, for uploads and custom emojis.
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+/// Whether the images matching `css` inside the message whose text is `text` have all
+/// loaded (and there is at least one).
+fn images_loaded(b: &Browser, text: &str, css: &str) -> bool {
+    b.script(
+        "const m = [...document.querySelectorAll('[role=log] .msg')]
+            .find(m => m.querySelector('.content')?.textContent.trim() === arguments[0]);
+         const imgs = m ? [...m.querySelectorAll(arguments[1])] : [];
+         return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);",
+        json!([text, css]),
+    ) == true
+}
+
+/// Files and custom emojis: a PNG chosen with the Attach control is uploaded, sent, and
+/// shown (loaded) to its sender while a WebSocket client gets it in the message; the
+/// sender deletes it again. An emoji token from a WebSocket client shows as the emoji's
+/// image, and `:name:` typed in the composer goes out as the token.
+#[test]
+fn files_and_custom_emojis() {
+    use base64::Engine;
+    let test = "media";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    let mut carol = with_role(&server, "carol", "owner");
+    let driver = Driver::start();
+    let dave = driver.browser("dave", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&dave],
+    };
+    dave.viewport(1280, 800, false);
+    dave.goto(&format!("http://{}/", server.addr));
+    authenticate(&dave, "dave", "Register");
+    // Managing emojis is for those who manage the server.
+    assert!(
+        dave.find("#emojis-button")
+            .is_some_and(|e| !dave.displayed(&e))
+    );
+
+    // Upload through the file input, then send with text.
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("dot.png");
+    let png_bytes = base64::engine::general_purpose::STANDARD
+        .decode(PNG_BASE64)
+        .unwrap();
+    std::fs::write(&png, &png_bytes).unwrap();
+    let attach = dave.wait("the Attach files input", |b| {
+        b.find("input[type=file]#attach-input")
+            .filter(|e| b.enabled(e))
+    });
+    assert_eq!(dave.label(&attach), "Attach files");
+    dave.type_text(&attach, &png.display().to_string()).unwrap();
+    dave.wait_visible("the uploaded file, ready", "#uploads .upload.ready");
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "a picture").unwrap();
+    dave.wait_click("Send", |b| button(b, "Send"));
+    wait_message(&dave, "own message with the file", |m| {
+        m["text"] == "a picture"
+    });
+    dave.wait("the sent image, loaded", |b| {
+        images_loaded(b, "a picture", ".attachment img").then_some(())
+    });
+    assert!(dave.find("#uploads .upload").is_none(), "the chip is gone");
+
+    let sent = until(&mut carol, "message_new");
+    assert_eq!(sent["message"]["content"], "a picture");
+    assert_eq!(sent["message"]["user"], "USR:local_dave");
+    let file = &sent["message"]["attachments"][0];
+    assert_eq!(file["name"], "dot.png");
+    assert_eq!(file["mime_type"], "image/png");
+    assert_eq!(file["size"], png_bytes.len());
+    let file_id = file["id"].as_str().unwrap().to_string();
+    let (status, _) = server.http(&format!(
+        "GET /attachments/{file_id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(status.contains(" 200 "), "{status}");
+
+    // The uploader deletes the file: it goes from the message everywhere.
+    message_action(&dave, "a picture", "Delete attachment");
+    let deleted = until(&mut carol, "attachment_deleted");
+    assert_eq!(deleted["attachment_id"], file_id.as_str());
+    dave.wait("the file gone from the message", |b| {
+        let left = b.script(
+            "return document.querySelectorAll('[role=log] .attachment').length;",
+            json!([]),
+        );
+        (left == 0).then_some(())
+    });
+
+    // A custom emoji added by the owner reaches the page; a token from a WebSocket
+    // client shows as its image.
+    carol.send(json!({"cmd": "emoji_add", "name": "dot",
+        "image": format!("data:image/png;base64,{PNG_BASE64}")}));
+    let added = until(&mut carol, "emoji_add");
+    let id = added["id"].as_str().unwrap().to_string();
+    let host = server.addr.to_string();
+    let token = format!("originChats:<emoji>//{host}/{id}");
+    carol.send(json!({"cmd": "message_new", "channel": "general",
+        "content": format!("look {token}")}));
+    until(&mut carol, "message_new");
+    dave.wait("the emoji's image in carol's message", |b| {
+        let alt = b.script(
+            "const img = document.querySelector('[role=log] .msg:last-child .content img.emoji');
+             return img && img.complete && img.naturalWidth > 0 ? img.alt : null;",
+            json!([]),
+        );
+        (alt == ":dot:").then_some(())
+    });
+
+    // `:dot:` typed in the composer goes out as the token.
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "hi :dot: there").unwrap();
+    dave.wait_click("Send", |b| button(b, "Send"));
+    let typed = until(&mut carol, "message_new");
+    assert_eq!(
+        typed["message"]["content"],
+        format!("hi {token} there").as_str()
+    );
+    dave.wait("the own emoji as an image", |b| {
+        images_loaded(
+            b,
+            &format!("hi {token} there").replace(&token, ""),
+            "img.emoji",
+        )
+        .then_some(())
+    });
+    assert_clean_console(&dave);
+}

@@ -3,6 +3,7 @@
 
 import { h } from './dom.js';
 import { render } from './markdown.js';
+import { attachmentsElement } from './attachments.js';
 
 /** Common reactions offered by the picker. */
 export const EMOJI = [
@@ -66,6 +67,8 @@ export function messageElement(msg, ctx) {
   }
   el.append(head);
   el.append(h('div', { class: 'content' }, render(msg.content ?? '', ctx.markdown)));
+  const files = attachmentsElement(msg, ctx);
+  if (files) el.append(files);
 
   const reactions = msg.reactions && typeof msg.reactions === 'object' ? Object.entries(msg.reactions) : [];
   if (reactions.length) {
@@ -73,15 +76,16 @@ export function messageElement(msg, ctx) {
     for (const [emoji, users] of reactions) {
       if (!Array.isArray(users) || users.length === 0) continue;
       const reacted = users.includes(ctx.me);
+      const face = ctx.reactionFace?.(emoji) ?? { node: emoji, label: emoji };
       row.append(h('button', {
         type: 'button',
         class: 'reaction' + (reacted ? ' reacted' : ''),
         'aria-pressed': reacted ? 'true' : 'false',
-        'aria-label': `${emoji} ${users.length}`,
+        'aria-label': `${face.label} ${users.length}`,
         title: users.map(ctx.nameOf).join(', '),
         disabled: !ctx.can('react', msg),
         onclick: () => ctx.act(reacted ? 'unreact' : 'react', msg, emoji),
-      }, `${emoji} ${users.length}`));
+      }, face.node, ` ${users.length}`));
     }
     el.append(row);
   }
