@@ -1291,3 +1291,74 @@ fn files_and_custom_emojis() {
     });
     assert_clean_console(&dave);
 }
+
+/// The custom emoji manager, for an owner: add an emoji from an image file, rename it and
+/// delete it, each reaching a WebSocket client as the broadcast.
+#[test]
+fn owner_manages_custom_emojis() {
+    use base64::Engine;
+    let test = "emojis";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    // Only the account with its role is needed: the page logs in to it.
+    server.close(with_role(&server, "carol", "owner"));
+    let mut erin = server.register("erin");
+    let driver = Driver::start();
+    let page = driver.browser("carol", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.viewport(1280, 800, false);
+    page.goto(&format!("http://{}/", server.addr));
+    authenticate(&page, "carol", "Log in");
+
+    page.wait_click("Emojis", |b| button(b, "Emojis"));
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("wave.png");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(PNG_BASE64)
+        .unwrap();
+    std::fs::write(&png, bytes).unwrap();
+    let name = page.wait("the Emoji name input", |b| {
+        labelled(b, "Emoji name").filter(|e| b.displayed(e))
+    });
+    page.type_text(&name, "wave").unwrap();
+    let image = labelled(&page, "Emoji image").expect("an Emoji image input");
+    page.type_text(&image, &png.display().to_string()).unwrap();
+    page.wait_click("Add emoji", |b| button(b, "Add emoji"));
+    let added = until(&mut erin, "emoji_add");
+    assert_eq!(added["name"], "wave");
+    let id = added["id"].as_str().unwrap().to_string();
+    page.wait("the new emoji listed with its image", |b| {
+        let shown = b.script(
+            "const img = document.querySelector('#emoji-list img.emoji');
+             return img && img.complete && img.naturalWidth > 0 ? img.alt : null;",
+            json!([]),
+        );
+        (shown == ":wave:").then_some(())
+    });
+
+    let rename = page.wait("the rename input", |b| {
+        b.find_xpath("//input[@aria-label='New name for :wave:']")
+    });
+    page.clear(&rename).unwrap();
+    page.type_text(&rename, "hello").unwrap();
+    page.wait_click("Rename", |b| button(b, "Rename"));
+    let updated = until(&mut erin, "emoji_update");
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["name"], "hello");
+    page.wait("the renamed emoji listed", |b| {
+        b.find_xpath("//input[@aria-label='New name for :hello:']")
+    });
+
+    page.wait_click("Delete :hello:", |b| {
+        b.find_xpath("//button[@aria-label='Delete :hello:']")
+    });
+    let deleted = until(&mut erin, "emoji_delete");
+    assert_eq!(deleted["id"], id.as_str());
+    page.wait_visible("the empty list", "#emoji-list .note");
+    assert_clean_console(&page);
+}

@@ -93,13 +93,14 @@ export function confirmSent(content) {
 }
 
 /** The server refused the last message: its text (and reply) go back into the composer,
- * unless something new has been typed there since. */
-export function restoreUnconfirmed() {
+ * unless something new has been typed there since, and its files unless `withFiles` is
+ * false (the server refused them). */
+export function restoreUnconfirmed(withFiles = true) {
   const lost = state.unconfirmed;
   state.unconfirmed = null;
   const input = $('message-input');
   if (!lost) return;
-  restoreUploads(lost.files);
+  if (withFiles) restoreUploads(lost.files);
   if (input.value) return;
   input.value = lost.typed;
   autosize();

@@ -89,7 +89,8 @@ function onError(p) {
   const text = String(p.val ?? 'Something went wrong');
   // Staying logged in is a convenience: its failures fall back to the login form quietly.
   if (p.src === 'session_token_create' || p.src === 'token_login') return;
-  if (p.src === 'message_new') restoreUnconfirmed();
+  // Files the server no longer has are not put back.
+  if (p.src === 'message_new') restoreUnconfirmed(!/^Attachment/.test(text));
   if (p.src === 'nickname_update') markNicknameInvalid();
   toast(text);
 }
