@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::hub::{Hub, Target};
+use crate::media::files::MediaDir;
 use crate::model::Directory;
 use crate::protocol::Encoded;
 use crate::ratelimit::Limiter;
@@ -45,7 +46,23 @@ pub struct App {
     started: Instant,
     /// The port the listener is bound to (known once bound; names the session cookie).
     pub listen_port: Cell<u16>,
+    /// User files on disk.
+    pub media: Media,
 }
+
+/// User files: where they are, and what attachments take of the disk budget.
+#[derive(Debug)]
+pub struct Media {
+    pub dir: MediaDir,
+    /// Bytes of all attachments (kept in step with the store; recounted by the janitor).
+    pub used_bytes: Cell<u64>,
+    /// Uploads being received at once; more wait (each costs a temporary file and a
+    /// little memory, and the disk is slow on a small board).
+    pub uploads: Semaphore,
+}
+
+/// Uploads received at once.
+pub const UPLOADS_AT_ONCE: usize = 4;
 
 impl App {
     /// `overrides`: server settings changed with `server_update` (stored in the database).
@@ -54,6 +71,7 @@ impl App {
         dir: Directory,
         store: Store,
         overrides: Map<String, Value>,
+        media: MediaDir,
     ) -> Rc<App> {
         let hub = Hub::new(
             config.connections.send_queue_packets,
@@ -76,6 +94,11 @@ impl App {
             hub,
             store,
             listen_port: Cell::new(0),
+            media: Media {
+                dir: media,
+                used_bytes: Cell::new(0),
+                uploads: Semaphore::new(UPLOADS_AT_ONCE),
+            },
         })
     }
 
@@ -92,6 +115,21 @@ impl App {
 
     pub fn dir_version(&self) -> u64 {
         self.dir_version.get()
+    }
+
+    /// The `server` object as a client that reached us at `base_url` gets it: the icon
+    /// and banner stored here (`/server-assets/…`) become absolute URLs, because the
+    /// official client uses them as they are from its own origin.
+    pub fn server_view(&self, base_url: &str) -> Map<String, Value> {
+        let mut info = self.server_info.borrow().clone();
+        for key in ["icon", "banner"] {
+            if let Some(Value::String(path)) = info.get_mut(key)
+                && path.starts_with("/server-assets/")
+            {
+                *path = format!("{base_url}{path}");
+            }
+        }
+        info
     }
 
     /// Server settings changed with `server_update`.
@@ -123,9 +161,10 @@ impl App {
             .broadcast(&self.dir(), self.dir_version(), target, packet);
     }
 
-    /// `GET /info` (docs/protocol.md#10-http-routes).
-    pub fn info(&self) -> String {
-        let server = self.server_info.borrow();
+    /// `GET /info` (docs/protocol.md#10-http-routes), for a client that reached us at
+    /// `base_url`.
+    pub fn info(&self, base_url: &str) -> String {
+        let server = self.server_view(base_url);
         let text = |k: &str| server.get(k).cloned().unwrap_or_else(|| json!(""));
         let dir = self.dir();
         let body = json!({

@@ -55,6 +55,7 @@ pub struct Config {
     pub db: Db,
     pub rate_limiting: RateLimiting,
     pub attachments: Attachments,
+    pub uploads: Uploads,
     pub connections: Connections,
     pub rotur: Rotur,
     pub storage: Storage,
@@ -107,13 +108,42 @@ pub struct RateLimiting {
     pub cooldown_seconds: u32,
 }
 
+/// `attachments` (docs/protocol.md#10-http-routes). The first five keys are the original
+/// server's and are announced in the handshake.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Attachments {
     pub enabled: bool,
+    /// Largest file, in bytes (decoded: a JSON upload's base64 body may be a third larger).
     pub max_size: u64,
+    /// Types (sniffed from the bytes) that may be uploaded: `image/*`, `application/pdf`, `*`.
     pub allowed_types: Vec<String>,
+    /// Unexpired attachments one user may have; -1: any number, 0: no uploads.
     pub max_attachments_per_user: i64,
+    /// Rotur subscription tiers whose uploads are permanent.
     pub permanent_tiers: Vec<String>,
+    /// Ours: roles whose holders' uploads are permanent (local accounts have no Rotur tier).
+    pub permanent_roles: Vec<String>,
+    /// How long a permanent attachment is kept.
+    pub permanent_expiration_days: f64,
+    /// The longest any other attachment is kept (the original's size curve, capped by this).
+    pub free_tier_max_expiration_days: f64,
+    /// How long a user's Rotur tier is remembered, in seconds.
+    pub subscription_cache_ttl: u64,
+    /// Ours: the disk all attachments may take together; an upload beyond it is refused.
+    pub max_total_bytes: u64,
+    /// Ours: whether a download without credentials is served (the attachment's random id
+    /// is then the key). The official client loads attachments with plain `<img>` tags and
+    /// cannot send credentials; with `false` only the built-in web client and bots can.
+    pub public_links: bool,
+}
+
+/// `uploads`: custom emojis.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Uploads {
+    /// Extensions of the image types an emoji may have (checked against the sniffed type).
+    pub emoji_allowed_file_types: Vec<String>,
+    /// Ours: the largest emoji image, in bytes.
+    pub emoji_max_bytes: usize,
 }
 
 /// Our own section: everything that bounds what one client can cost.
@@ -145,6 +175,8 @@ pub struct Connections {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Rotur {
     pub validate_url: String,
+    /// Where a user's subscription tier is asked (permanent uploads).
+    pub profile_url: String,
     pub timeout_seconds: u64,
 }
 
@@ -545,7 +577,7 @@ mod tests {
         assert_eq!(c.server["owner"]["name"], "Admin");
         assert_eq!(c.db.users.default.roles, ["member"]);
         assert_eq!(c.attachments.allowed_types, ["image/png"]);
-        assert_eq!(c.attachments.max_size, 104_857_600);
+        assert_eq!(c.attachments.max_size, 26_214_400);
     }
 
     #[test]

@@ -50,13 +50,20 @@ pub fn refused(app: &App, session: &Session, failure: Failure) {
 pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_user: bool) {
     session.session_token.borrow_mut().forget_cookie();
     let validator = crate::random::validator();
+    // A credential for HTTP uploads (`Authorization: Bearer`), good while this connection
+    // is open; only its hash is kept.
+    let upload_token = crate::random::session_token();
+    session
+        .upload_token
+        .set(Some(session_token::hash(&upload_token)));
     let (ready, brief, invisible, username, display_name) = {
         let dir = app.dir();
         let Some(user) = dir.user(user_id) else {
             return;
         };
         (
-            encode(&json!({"cmd": "ready", "user": user.ready_view(), "validator": validator})),
+            encode(&json!({"cmd": "ready", "user": user.ready_view(), "validator": validator,
+                "upload_token": upload_token})),
             encode(&json!({"cmd": "user_connect", "user": user.brief_view(&dir.roles)})),
             user.is_invisible(),
             user.username.clone(),

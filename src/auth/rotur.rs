@@ -83,6 +83,90 @@ pub fn validate(url: &str, timeout: Duration, key: &str, validator: Option<&str>
     }
 }
 
+/// Asks Rotur for a user's subscription tier (blocking; call it off the executor thread).
+/// `None`: no answer.
+pub fn subscription(url: &str, timeout: Duration, username: &str) -> Option<String> {
+    let mut response = agent(timeout)
+        .get(url)
+        .query("include_posts", "0")
+        .query("name", username)
+        .call()
+        .ok()?;
+    if response.status() != 200 {
+        return None;
+    }
+    let body: Value = response
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024)
+        .read_json()
+        .ok()?;
+    Some(
+        body.get("subscription")
+            .and_then(Value::as_str)
+            .unwrap_or("none")
+            .to_lowercase(),
+    )
+}
+
+thread_local! {
+    /// Tiers by lower-cased username, with when they were asked (executor thread only).
+    static TIERS: std::cell::RefCell<std::collections::HashMap<String, (std::time::Instant, String)>> =
+        std::cell::RefCell::default();
+}
+
+/// The most tiers remembered; the cache starts over beyond it.
+const TIER_CACHE: usize = 1024;
+
+/// Whether a user's uploads are permanent: a role in `attachments.permanent_roles`, or a
+/// Rotur account whose tier is in `permanent_tiers` (asked off the executor thread and
+/// remembered for `subscription_cache_ttl`). Local accounts have no tier, and in the
+/// cracked modes nobody asks Rotur (as in the original server).
+pub async fn permanent_uploads(app: &App, user_id: &str) -> bool {
+    let a = &app.config.attachments;
+    let (username, local, by_role) = {
+        let dir = app.dir();
+        let Some(user) = dir.user(user_id) else {
+            return false;
+        };
+        let by_role = user.roles.iter().any(|r| a.permanent_roles.contains(r));
+        (user.username.to_lowercase(), user.is_local(), by_role)
+    };
+    if by_role {
+        return true;
+    }
+    if local || a.permanent_tiers.is_empty() || app.config.auth_mode() != crate::config::AuthMode::Rotur {
+        return false;
+    }
+    let ttl = Duration::from_secs(a.subscription_cache_ttl);
+    let cached = TIERS.with(|t| {
+        t.borrow()
+            .get(&username)
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, tier)| tier.clone())
+    });
+    let tier = match cached {
+        Some(tier) => tier,
+        None => {
+            let url = app.config.rotur.profile_url.clone();
+            let timeout = Duration::from_secs(app.config.rotur.timeout_seconds);
+            let name = username.clone();
+            let Some(tier) = smol::unblock(move || subscription(&url, timeout, &name)).await else {
+                return false;
+            };
+            TIERS.with(|t| {
+                let mut t = t.borrow_mut();
+                if t.len() >= TIER_CACHE {
+                    t.clear();
+                }
+                t.insert(username, (std::time::Instant::now(), tier.clone()));
+            });
+            tier
+        }
+    };
+    a.permanent_tiers.iter().any(|t| t.eq_ignore_ascii_case(&tier))
+}
+
 /// `auth`.
 pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
     let request: AuthRequest = fields(text).unwrap_or(AuthRequest {

@@ -54,10 +54,14 @@ pub async fn message_delete(ctx: &Ctx<'_>) -> Outcome {
         .await?
         .unwrap_or(Delete::NotFound);
     match outcome {
-        Delete::Done => Ok(Reply::global(
+        Delete::Done => {
+            // As in the original server: a deleted message takes its files with it.
+            ctx.app.delete_attachments_of(id).await?;
+            Ok(Reply::global(
             &json!({"cmd": "message_delete", "id": id, "channel": name, "global": true}),
             Some(&name),
-        )),
+            ))
+        }
         Delete::NotFound => Err("Message not found or cannot be deleted".into()),
         Delete::OwnForbidden => {
             Err("You do not have permission to delete your own message in this channel".into())

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Route;
-use crate::model::{Action, ChannelKind, Message};
+use crate::model::{Action, Attachment, ChannelKind, Message};
 use crate::ops::messages::Posted;
 use crate::protocol::Text;
 
@@ -67,21 +67,24 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     if let Some(embeds) = embeds {
         message.extra.insert("embeds".into(), embeds);
     }
-    if has_attachments {
-        check_attachments(ctx.app)?;
-    }
     let mut reply_author = None;
+    let mut reply_to = None;
     if let Some(target) = given(&req.reply_to) {
         let Some(original) = ctx.app.store.message(&name, target).await? else {
             return Err("The message you're trying to reply to was not found".into());
         };
-        message.extra.insert(
-            "reply_to".into(),
-            json!({"id": original.id, "user": original.user_id}),
-        );
+        reply_to = Some(json!({"id": original.id, "user": original.user_id}));
         if req.ping != Some(false) {
             reply_author = Some(original.user_id);
         }
+    }
+    if let (true, Some(list)) = (has_attachments, &req.attachments) {
+        let attachments = ctx.app.attachments_to_post(ctx.user_id, list).await?;
+        let infos: Vec<Value> = attachments.iter().map(Attachment::info).collect();
+        message.extra.insert("attachments".into(), Value::Array(infos));
+    }
+    if let Some(reply_to) = reply_to {
+        message.extra.insert("reply_to".into(), reply_to);
     }
     if let Some(ping) = req.ping {
         message.extra.insert("ping".into(), json!(ping));
@@ -104,14 +107,6 @@ pub fn check_length(app: &App, content: &str) -> Result<(), CmdError> {
         return Err(format!("Message too long. Maximum length is {max} characters").into());
     }
     Ok(())
-}
-
-/// Uploads are not served by this server, so no attachment id can be valid.
-fn check_attachments(app: &App) -> Result<(), CmdError> {
-    if !app.config.attachments.enabled {
-        return Err("Attachments are disabled".into());
-    }
-    Err("Attachments are not supported by this server".into())
 }
 
 /// Python's truthiness for the optional collections of a request.

@@ -4,7 +4,9 @@
 //! and the refusal [`CmdError`]. The router's command table (`crate::router::table`) names
 //! every handler and dispatches to it.
 
+pub mod attachments;
 pub mod channels;
+pub mod emojis;
 pub mod history;
 pub mod message_delete;
 pub mod message_edit;

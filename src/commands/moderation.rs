@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 
 use super::users::{UserRequest, target};
 use super::{Ctx, Outcome, Reply, given};
-use crate::hub::Target;
 use crate::protocol::errors::{USER_NOT_FOUND, USER_PARAMETER_REQUIRED};
 use crate::protocol::{Text, encode};
 
@@ -112,6 +111,9 @@ pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
     .then_close(&user.id, "account deleted"))
 }
 
+/// The largest server icon or banner (sent as a data URL in one WebSocket message).
+const SERVER_ASSET_MAX_BYTES: usize = 1536 * 1024;
+
 #[derive(Deserialize)]
 struct ServerUpdate {
     name: Option<Value>,
@@ -137,6 +139,20 @@ pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
     if changes.is_empty() {
         return Err("No updates provided".into());
     }
+    // An image sent as a data URL is stored as a server asset (`/server-assets/<key>`);
+    // a URL is kept as it is, as by the original server.
+    for key in ["icon", "banner"] {
+        let Some(Value::String(data)) = changes.get(key) else {
+            continue;
+        };
+        if !data.starts_with("data:") {
+            continue;
+        }
+        let bytes = crate::media::data_url::decode_image(data, SERVER_ASSET_MAX_BYTES)
+            .map_err(|e| format!("{}: {e}", if key == "icon" { "Icon" } else { "Banner" }))?;
+        let value = ctx.app.set_server_asset(key, bytes).await?;
+        changes.insert(key.into(), value);
+    }
     let mut overrides = ctx.app.server_overrides();
     overrides.extend(changes.clone());
     ctx.app
@@ -147,9 +163,16 @@ pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
     all.extend(changes.clone());
     ctx.app.set_server_overrides(all);
     ctx.app.server_info.borrow_mut().extend(changes);
-    let info = ctx.app.server_info.borrow().clone();
-    let text = |k: &str| info.get(k).cloned().unwrap_or_else(|| json!(""));
-    let packet = json!({"cmd": "server_update", "name": text("name"), "icon": text("icon"), "banner": text("banner")});
-    ctx.app.broadcast(Target::All, &encode(&packet));
-    Ok(Reply::to_sender(&packet))
+    // Each client gets the icon and banner as URLs of the address it reached us at.
+    let packet_for = |base_url: &str| {
+        let info = ctx.app.server_view(base_url);
+        let text = |k: &str| info.get(k).cloned().unwrap_or_else(|| json!(""));
+        json!({"cmd": "server_update", "name": text("name"), "icon": text("icon"), "banner": text("banner")})
+    };
+    for session in ctx.app.hub.sessions() {
+        if session.is_authenticated() && session.id != ctx.session.id {
+            session.send(encode(&packet_for(&session.base_url.borrow())));
+        }
+    }
+    Ok(Reply::to_sender(&packet_for(&ctx.session.base_url.borrow())))
 }

@@ -6,7 +6,7 @@ use super::users::{UserRequest, target};
 use super::{Ctx, Outcome, Reply};
 
 pub fn server_info(ctx: &Ctx<'_>) -> Outcome {
-    let info = ctx.app.server_info.borrow();
+    let info = ctx.app.server_view(&ctx.session.base_url.borrow());
     let text = |k: &str| info.get(k).cloned().unwrap_or_else(|| json!(""));
     Ok(Reply::to_sender(
         &json!({"cmd": "server_info", "name": text("name"), "icon": text("icon"), "banner": text("banner")}),

@@ -37,6 +37,12 @@ pub struct Session {
     pub invisible: Cell<bool>,
     /// The session token from the upgrade's cookie, or the one this connection logged in with.
     pub session_token: RefCell<held_token::Held>,
+    /// Where the client reached this server (`http(s)://host[:port]`, from the upgrade's
+    /// `Host`): the base of the URLs it is given. Empty until known.
+    pub base_url: RefCell<Box<str>>,
+    /// The SHA-256 of this connection's upload token (handed out in `ready`, good for
+    /// HTTP uploads while the connection is open).
+    pub upload_token: Cell<Option<[u8; 32]>>,
 }
 
 impl Session {
@@ -137,6 +143,8 @@ impl Hub {
             failed_auth: Cell::new(0),
             invisible: Cell::new(false),
             session_token: RefCell::default(),
+            base_url: RefCell::default(),
+            upload_token: Cell::new(None),
         });
         self.sessions.borrow_mut().insert(id, session.clone());
         self.changed();
@@ -170,6 +178,24 @@ impl Hub {
     /// A snapshot of the open connections (for the heartbeat and for events).
     pub fn sessions(&self) -> Vec<Rc<Session>> {
         self.sessions.borrow().values().cloned().collect()
+    }
+
+    /// The authenticated connection whose upload token has this hash.
+    pub fn by_upload_token(&self, hash: &[u8; 32]) -> Option<Rc<Session>> {
+        self.sessions
+            .borrow()
+            .values()
+            .find(|s| s.upload_token.get().as_ref() == Some(hash) && s.is_authenticated())
+            .cloned()
+    }
+
+    /// The open connection that was given this `validator_key` in its handshake.
+    pub fn by_validator_key(&self, key: &str) -> Option<Rc<Session>> {
+        self.sessions
+            .borrow()
+            .values()
+            .find(|s| s.validator_key.as_str() == key)
+            .cloned()
     }
 
     /// Binds a connection to a user. Returns true if it is the user's first connection.

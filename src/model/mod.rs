@@ -4,7 +4,9 @@
 //! executor thread so that permission checks and broadcast filtering never wait on disk.
 //! Every change is written through the store before it is announced.
 
+pub mod attachment;
 pub mod channel;
+pub mod emoji;
 pub mod message;
 pub mod role;
 pub mod user;
@@ -13,6 +15,8 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
+pub use attachment::Attachment;
+pub use emoji::Emoji;
 pub use channel::{Action, Channel, ChannelKind};
 pub use message::Message;
 pub use role::{Role, Roles, StoredRoles};

@@ -3,6 +3,8 @@
 //!
 //! - [`accounts`]: write-through changes of users and roles (store first, then the
 //!   directory, so a handler cannot do half);
+//! - [`attachments`]: uploads taken in, attachments posted and deleted, the janitor;
+//! - [`emojis`]: custom emojis and the server's icon and banner (checked, then written);
 //! - [`channels`]: the channel list (write-through) and the `channels_get` push;
 //! - [`messages`]: posting a message (store, then broadcast) and the one `message_new`
 //!   encoder;
@@ -13,7 +15,9 @@
 //! See `docs/architecture.md` ("Layers").
 
 pub mod accounts;
+pub mod attachments;
 pub mod channels;
+pub mod emojis;
 pub mod external;
 pub mod messages;
 pub mod moderation;

@@ -67,10 +67,15 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
 /// The first packet of every connection (`docs/protocol.md` docs/protocol.md#31-handshake).
 pub fn handshake(app: &App, session: &Session) -> Encoded {
     let a = &app.config.attachments;
+    let mut capabilities = table::capabilities(app.config.auth_mode());
+    if !a.enabled {
+        // An HTTP route: the official client uploads to an outside host without it.
+        capabilities.retain(|c| *c != "attachment_upload");
+    }
     encode(&json!({
         "cmd": "handshake",
         "val": {
-            "server": *app.server_info.borrow(),
+            "server": app.server_view(&session.base_url.borrow()),
             "limits": app.config.limits.raw,
             "attachments": {
                 "enabled": a.enabled,
@@ -81,7 +86,7 @@ pub fn handshake(app: &App, session: &Session) -> Encoded {
             },
             "version": "1.1.0",
             "validator_key": session.validator_key.as_str(),
-            "capabilities": table::capabilities(app.config.auth_mode()),
+            "capabilities": capabilities,
             "permissions": crate::model::role::SERVER_PERMISSIONS,
             "auth_mode": app.config.auth_mode,
         }

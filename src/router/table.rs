@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::app::App;
 use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
-    Ctx, Outcome, channels, history, message_delete, message_edit, message_new, moderation, ping,
+    Ctx, Outcome, attachments, channels, emojis, history, message_delete, message_edit, message_new, moderation, ping,
     pings, pins, profile, reactions, roles, server_info, slash, status, typing, unreads,
     user_update, users, voice,
 };
@@ -116,6 +116,15 @@ command_table! {
             => session_token::token_login(app, session, text).await,
     }
     after_auth(ctx) {
+        "attachment_get" => attachments::attachment_get(ctx).await,
+        "attachment_delete" => attachments::attachment_delete(ctx).await,
+        "attachment_upload" => attachments::attachment_upload(ctx),
+        "emoji_add" => emojis::emoji_add(ctx).await,
+        "emoji_update" => emojis::emoji_update(ctx).await,
+        "emoji_delete" => emojis::emoji_delete(ctx).await,
+        "emoji_get_all" => emojis::emoji_get_all(ctx).await,
+        "emoji_get_filename" => emojis::emoji_lookup(ctx, "emoji_get_filename").await,
+        "emoji_get_id" => emojis::emoji_lookup(ctx, "emoji_get_id").await,
         "channels_get" => channels::channels_get(ctx).await,
         "channel_create" => channels::channel_create(ctx).await,
         "channel_update" => channels::channel_update(ctx).await,
@@ -196,15 +205,15 @@ mod tests {
         assert_eq!(names.len(), before);
     }
 
-    /// The handshake's list as it was before the table existed (64 commands after
-    /// authentication, plus the authentication commands of the mode).
+    /// The handshake's list: 64 commands after authentication before the media commands
+    /// (3 attachment and 6 emoji commands), plus the authentication commands of the mode.
     #[test]
     fn capabilities_per_mode() {
         let after_auth = COMMANDS
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 64);
+        assert_eq!(after_auth, 64 + 9);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();

@@ -29,7 +29,7 @@ use smol::Timer;
 use smol::net::TcpStream;
 
 use super::transport::{self, Link};
-use super::{frames, http, session_route, tls_page, web};
+use super::{frames, http, media_routes, session_route, tls_page, upload_route, web};
 use crate::app::App;
 use crate::hub::Session;
 use crate::hub::outbox::Outgoing;
@@ -128,21 +128,37 @@ async fn answer<S: Link>(
     ) {
         let key = key.clone();
         let cookie = session_route::upgrade_cookie(&app, &request);
+        let base_url = request.base_url(S::TRANSPORT.is_tls());
         let rest = std::mem::take(&mut request.rest);
         // The head's strings would otherwise stay allocated as long as the connection.
         drop(request);
-        return websocket(app, stream, peer, &key, rest, cookie).await;
+        return websocket(app, stream, peer, &key, rest, cookie, base_url).await;
     }
-    let response = if session_route::handles(&request) {
-        session_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await
-    } else {
-        tls_page::route(tls, &request).unwrap_or_else(|| route(&app, &request))
-    };
-    let head_only = request.method == "HEAD";
     // A peer that does not read its answer is not kept forever.
     let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
+    if media_routes::handles(&request) {
+        let idle = Duration::from_secs(app.config.connections.idle_timeout_seconds);
+        media_routes::answer(&app, &mut stream, &request, idle).await;
+        let _ = stream.close().or(timeout(limit)).await;
+        return;
+    }
+    let mut unread_body = false;
+    let response = if session_route::handles(&request) {
+        session_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await
+    } else if upload_route::handles(&request) {
+        let answer = upload_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await;
+        unread_body = answer.unread_body;
+        answer.response
+    } else {
+        tls_page::route(tls, &request)
+            .unwrap_or_else(|| route(&app, &request, S::TRANSPORT.is_tls()))
+    };
+    let head_only = request.method == "HEAD";
     let written = async {
         http::write_response(&mut stream, &response, head_only).await?;
+        if unread_body {
+            linger(&mut stream).await;
+        }
         // Ends a TLS stream properly (close_notify), then the socket.
         stream.close().await
     }
@@ -156,11 +172,40 @@ async fn answer<S: Link>(
     }
 }
 
+async fn timeout<T>(limit: Duration) -> io::Result<T> {
+    Timer::after(limit).await;
+    Err(io::ErrorKind::TimedOut.into())
+}
+
+/// After refusing a request whose body is still coming: reads (and drops) a little more of
+/// it, briefly, so that the peer is not reset before it reads the answer. Bounded: at most
+/// [`LINGER_BYTES`] within [`LINGER`].
+async fn linger<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut buf = [0u8; 4096];
+    let mut drained = 0;
+    let drain = async {
+        while drained < LINGER_BYTES {
+            match futures_lite::AsyncReadExt::read(stream, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+        Ok::<(), io::Error>(())
+    };
+    let _ = drain.or(timeout(LINGER)).await;
+}
+
+/// See [`linger`].
+const LINGER_BYTES: usize = 256 * 1024;
+const LINGER: Duration = Duration::from_secs(2);
+
 /// Answers an HTTP request that is not a WebSocket upgrade (over plain TCP or TLS alike).
-fn route(app: &App, request: &http::Request) -> http::Response {
+fn route(app: &App, request: &http::Request, tls: bool) -> http::Response {
     match (request.method.as_str(), request.route()) {
         ("OPTIONS", _) => http::Response::no_content(),
-        ("GET" | "HEAD", "/info") => http::Response::json("200 OK", app.info()),
+        ("GET" | "HEAD", "/info") => {
+            http::Response::json("200 OK", app.info(&request.base_url(tls)))
+        }
         // The built-in web client: `/` without an upgrade, and any path outside the API.
         ("GET" | "HEAD", path) if !web::is_api_path(path) => web::serve(request),
         _ => http::Response::not_found(),
@@ -174,6 +219,7 @@ async fn websocket<S: Link>(
     key: &str,
     rest: Vec<u8>,
     cookie: Option<String>,
+    base_url: String,
 ) {
     if let Err(e) = http::accept_websocket(&mut stream, key).await {
         log::debug!("{peer}: upgrade failed: {e}");
@@ -194,6 +240,7 @@ async fn websocket<S: Link>(
         .max_frame_size(Some(limits.max_message_bytes));
     let session = app.hub.open(peer);
     session_route::remember_cookie(&session, cookie);
+    *session.base_url.borrow_mut() = base_url.into();
     let (reading, writing) = stream.split();
     let read_side = ReadSide {
         stream: reading,

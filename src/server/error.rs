@@ -14,6 +14,8 @@ pub enum ServerError {
     ReadDatabase(StoreError),
     /// The read-only connection for the history reader could not be opened.
     OpenReader(StoreError),
+    /// The directories for user files could not be created.
+    OpenMedia { dir: PathBuf, source: io::Error },
     /// The storage threads could not be started.
     StorageThread(io::Error),
     /// The listening address could not be bound (most often: the port is taken).
@@ -38,6 +40,11 @@ impl fmt::Display for ServerError {
             }
             ServerError::ReadDatabase(e) => write!(f, "cannot read the database: {e}"),
             ServerError::OpenReader(e) => write!(f, "cannot open the database: {e}"),
+            ServerError::OpenMedia { dir, source } => write!(
+                f,
+                "cannot create the file directories in {}: {source}",
+                dir.display()
+            ),
             ServerError::StorageThread(e) => write!(f, "cannot start the storage thread: {e}"),
             ServerError::Bind { addr, source } => {
                 write!(
@@ -59,6 +66,7 @@ impl std::error::Error for ServerError {
             ServerError::OpenData { source, .. } => Some(source),
             ServerError::ReadDatabase(e) | ServerError::OpenReader(e) => Some(e),
             ServerError::StorageThread(e)
+            | ServerError::OpenMedia { source: e, .. }
             | ServerError::Bind { source: e, .. }
             | ServerError::Listen { source: e, .. }
             | ServerError::LocalAddr(e) => Some(e),

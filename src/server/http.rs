@@ -43,10 +43,59 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `http(s)://<Host>`: where the client reached this server, the base of the URLs it is
+    /// given. Empty when the `Host` header is missing or is not a plain host[:port].
+    pub fn base_url(&self, tls: bool) -> String {
+        let host = self.header("host").unwrap_or_default();
+        let plain = (1..=255).contains(&host.len())
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+        if !plain {
+            return String::new();
+        }
+        let scheme = if tls { "https" } else { "http" };
+        format!("{scheme}://{}", host.to_ascii_lowercase())
+    }
+
+    /// The value of a query parameter (percent-decoded; `+` is a space).
+    pub fn query(&self, name: &str) -> Option<String> {
+        let (_, query) = self.path.split_once('?')?;
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key)? == name).then(|| percent_decode(value))?
+        })
+    }
+
     /// The path without its query string.
     pub fn route(&self) -> &str {
         self.path.split('?').next().unwrap_or("/")
     }
+}
+
+/// Decodes `%XX` escapes and `+`; `None` if the result is not UTF-8 or an escape is broken.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Reads one request head. `Ok(None)` = the peer closed or sent garbage.
@@ -154,21 +203,40 @@ pub async fn write_response<S: AsyncWrite + Unpin>(
     response: &Response,
     head_only: bool,
 ) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {}\r\n", response.status);
-    if !response.content_type.is_empty() {
-        head.push_str(&format!("Content-Type: {}\r\n", response.content_type));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    for (name, value) in &response.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(CORS);
-    head.push_str("Connection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).await?;
+    write_head(
+        stream,
+        response.status,
+        response.content_type,
+        response.body.len() as u64,
+        &response.headers,
+    )
+    .await?;
     if !head_only {
         stream.write_all(&response.body).await?;
     }
     stream.flush().await
+}
+
+/// Writes a response head; the caller sends `content_length` bytes of body after it (a
+/// route that streams a file). The connection closes after the response.
+pub async fn write_head<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: &str,
+    content_type: &str,
+    content_length: u64,
+    headers: &[(&'static str, String)],
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status}\r\n");
+    if !content_type.is_empty() {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {content_length}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(CORS);
+    head.push_str("Connection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await
 }
 
 /// Answers the upgrade; the connection speaks WebSocket from here on.

@@ -4,12 +4,15 @@
 //! Everything here runs on one thread, in one `smol::LocalExecutor`.
 
 pub mod connection;
+pub mod credentials;
 pub mod error;
 pub mod frames;
 pub mod http;
+pub mod media_routes;
 pub mod session_route;
 pub mod tls_page;
 pub mod transport;
+pub mod upload_route;
 pub mod web;
 
 use std::cell::Cell;
@@ -26,6 +29,7 @@ use smol::{Async, LocalExecutor, Timer};
 use crate::app::App;
 use crate::config::Config;
 use crate::hub::outbox::Outgoing;
+use crate::media::files::MediaDir;
 use crate::protocol::encode;
 use crate::store::{Db, Store};
 use crate::tls::Tls;
@@ -64,7 +68,11 @@ pub fn run(
         .get_ref()
         .local_addr()
         .map_err(ServerError::LocalAddr)?;
-    let app = App::new(config, dir, store, overrides);
+    let media = MediaDir::open(data_dir, config.storage.sync).map_err(|source| ServerError::OpenMedia {
+        dir: data_dir.to_path_buf(),
+        source,
+    })?;
+    let app = App::new(config, dir, store, overrides, media);
     app.listen_port.set(local.port());
     log::info!(
         "listening on {local} ({} mode, {} accounts, up to {} connections)",
@@ -88,12 +96,23 @@ pub fn run(
     smol::block_on(ex.run(async {
         ex.spawn(heartbeat(app.clone())).detach();
         ex.spawn(watch_store(app.clone())).detach();
+        ex.spawn(janitor(app.clone())).detach();
         if let Some(tls) = &tls {
             ex.spawn(crate::tls::watch_files(tls.clone())).detach();
         }
         accept_loop(&ex, &app, &listener, tls).await;
     }));
     Ok(())
+}
+
+/// Runs the attachments janitor at start and then every hour.
+async fn janitor(app: Rc<App>) {
+    loop {
+        if let Err(e) = app.sweep_attachments().await {
+            log::warn!("attachments janitor: {e}");
+        }
+        Timer::after(crate::ops::attachments::SWEEP_EVERY).await;
+    }
 }
 
 async fn accept_loop(

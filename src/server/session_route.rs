@@ -70,7 +70,7 @@ pub fn remember_cookie(session: &Session, token: Option<String>) {
 
 /// `ocs_session_<listening port>`: two servers on one host keep separate cookies (cookies
 /// do not tell ports apart).
-fn cookie_name(app: &App) -> String {
+pub(super) fn cookie_name(app: &App) -> String {
     format!("ocs_session_{}", app.listen_port.get())
 }
 
@@ -81,7 +81,7 @@ fn cookie_header(name: &str, value: &str, max_age: i64, secure: bool) -> String 
 
 /// No `Origin` (not a browser, or a same-origin navigation), or one whose host[:port]
 /// is the `Host` the request was sent to.
-fn same_origin(request: &Request) -> bool {
+pub(super) fn same_origin(request: &Request) -> bool {
     let Some(origin) = request.header("origin") else {
         return true;
     };
@@ -94,7 +94,7 @@ fn same_origin(request: &Request) -> bool {
 }
 
 /// The value of cookie `name`, if it is there and could be a token.
-fn cookie(request: &Request, name: &str) -> Option<String> {
+pub(super) fn cookie(request: &Request, name: &str) -> Option<String> {
     request
         .headers
         .iter()

@@ -208,10 +208,21 @@ impl Store {
         self.call(move |db| db.set_last_read(&u, &c, &m)).await
     }
 
-    /// Stores a new message.
+    /// Stores a new message, and records its attachments as posted with it (one
+    /// transaction: an attachment is never in two messages).
     pub async fn insert_message(&self, message: Message) -> Result<()> {
-        self.call(move |db| db.insert_message(&message).map(|_| ()))
-            .await
+        self.call(move |db| {
+            db.insert_message(&message)?;
+            let ids: Vec<String> = match message.extra.get("attachments") {
+                Some(serde_json::Value::Array(list)) => list
+                    .iter()
+                    .filter_map(|a| a.get("id")?.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            db.attach_to_message(&ids, &message.id)
+        })
+        .await
     }
 
     /// Reads a message, lets `change` look at it and decide, and saves it when `change`

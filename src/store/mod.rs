@@ -6,8 +6,10 @@
 //! others), commits once, and only then answers each job: an answer means "on disk".
 //! Many clients' writes arriving together thus cost one commit (group commit).
 
+pub mod attachments;
 pub mod calls;
 pub mod db;
+pub mod emojis;
 pub mod error;
 pub mod messages;
 pub mod schema;

@@ -70,4 +70,45 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX session_tokens_by_user ON session_tokens (user_id, created_at);
     CREATE INDEX session_tokens_by_expiry ON session_tokens (expires_at);
     "#,
+    // 4: user files (attachments, custom emojis, server assets). The bytes are files under
+    // the data directory (crate::media::files); these rows say what they are.
+    r#"
+    CREATE TABLE attachments (
+        id            TEXT PRIMARY KEY,
+        file          TEXT NOT NULL,                    -- name under attachments/
+        name          TEXT NOT NULL,                    -- as the uploader named it
+        mime_type     TEXT NOT NULL,                    -- sniffed from the bytes
+        size          INTEGER NOT NULL,
+        uploader_id   TEXT NOT NULL,
+        uploader_name TEXT NOT NULL,
+        channel       TEXT NOT NULL,
+        created_at    REAL NOT NULL,                    -- unix seconds
+        expires_at    REAL NOT NULL,                    -- unix seconds (permanent ones too)
+        permanent     INTEGER NOT NULL,
+        url           TEXT NOT NULL,                    -- as given to the uploader
+        width         INTEGER,
+        height        INTEGER,
+        message_id    TEXT                              -- set once posted in a message
+    );
+    CREATE INDEX attachments_by_uploader ON attachments (uploader_id);
+    CREATE INDEX attachments_by_expiry ON attachments (expires_at);
+    CREATE INDEX attachments_by_message ON attachments (message_id) WHERE message_id IS NOT NULL;
+    CREATE TABLE emojis (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused (clients cache images)
+        name       TEXT NOT NULL,
+        name_key   TEXT NOT NULL UNIQUE,                -- lower-cased: names are unique in any case
+        file       TEXT NOT NULL,                       -- name under emojis/
+        mime_type  TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        created_by TEXT NOT NULL,                       -- user id
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE server_assets (
+        name       TEXT PRIMARY KEY,                    -- icon | banner
+        file       TEXT NOT NULL,                       -- name under server-assets/
+        mime_type  TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    "#,
 ];
