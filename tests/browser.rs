@@ -1216,6 +1216,7 @@ fn files_and_custom_emojis() {
     assert_eq!(dave.label(&attach), "Attach files");
     dave.type_text(&attach, &png.display().to_string()).unwrap();
     dave.wait_visible("the uploaded file, ready", "#uploads .upload.ready");
+    dave.screenshot("media-chip.png");
     let input = labelled(&dave, "Message").unwrap();
     dave.type_text(&input, "a picture").unwrap();
     dave.wait_click("Send", |b| button(b, "Send"));
@@ -1226,6 +1227,7 @@ fn files_and_custom_emojis() {
         images_loaded(b, "a picture", ".attachment img").then_some(())
     });
     assert!(dave.find("#uploads .upload").is_none(), "the chip is gone");
+    dave.screenshot("media-desktop.png");
 
     let sent = until(&mut carol, "message_new");
     assert_eq!(sent["message"]["content"], "a picture");
@@ -1235,8 +1237,9 @@ fn files_and_custom_emojis() {
     assert_eq!(file["mime_type"], "image/png");
     assert_eq!(file["size"], png_bytes.len());
     let file_id = file["id"].as_str().unwrap().to_string();
+    // (HEAD: the body is not text.)
     let (status, _) = server.http(&format!(
-        "GET /attachments/{file_id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "HEAD /attachments/{file_id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     ));
     assert!(status.contains(" 200 "), "{status}");
 
@@ -1250,6 +1253,43 @@ fn files_and_custom_emojis() {
             json!([]),
         );
         (left == 0).then_some(())
+    });
+
+    // Files dropped on the chat: one of a type the server does not take is refused before
+    // any upload; the image goes, and Send right away waits for its upload.
+    dave.script(
+        "const drop = (file) => {
+             const data = new DataTransfer();
+             data.items.add(file);
+             document.getElementById('log').dispatchEvent(
+                 new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+         };
+         drop(new File(['just text'], 'notes.txt', {type: 'text/plain'}));
+         const png = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+         drop(new File([png], 'dropped.png', {type: 'image/png'}));",
+        json!([PNG_BASE64]),
+    );
+    let toast = dave.script(
+        "return document.getElementById('toast').textContent;",
+        json!([]),
+    );
+    assert_eq!(
+        toast,
+        "notes.txt: files of type text/plain are not allowed here."
+    );
+    assert_eq!(
+        dave.script(
+            "return [...document.querySelectorAll('#uploads .upload-name')].map(e => e.textContent);",
+            json!([])
+        ),
+        json!(["dropped.png"])
+    );
+    dave.wait_click("Send", |b| button(b, "Send"));
+    let dropped = until(&mut carol, "message_new");
+    assert_eq!(dropped["message"]["content"], "");
+    assert_eq!(dropped["message"]["attachments"][0]["name"], "dropped.png");
+    dave.wait("the dropped image, loaded", |b| {
+        images_loaded(b, "", ".attachment img").then_some(())
     });
 
     // A custom emoji added by the owner reaches the page; a token from a WebSocket
@@ -1289,6 +1329,7 @@ fn files_and_custom_emojis() {
         )
         .then_some(())
     });
+    dave.screenshot(&format!("{test}-desktop.png"));
     assert_clean_console(&dave);
 }
 
