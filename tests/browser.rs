@@ -1292,6 +1292,23 @@ fn files_and_custom_emojis() {
         images_loaded(b, "", ".attachment img").then_some(())
     });
 
+    // A pasted file becomes a chip too, and its Remove button takes it away unsent.
+    dave.script(
+        "const data = new DataTransfer();
+         data.items.add(new File(['%PDF-1.4'], 'pasted.pdf', {type: 'application/pdf'}));
+         document.getElementById('message-input').dispatchEvent(
+             new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));",
+        json!([]),
+    );
+    dave.wait_visible("the pasted file", "#uploads .upload");
+    let remove = dave
+        .find_xpath("//button[@aria-label='Remove pasted.pdf']")
+        .expect("a Remove button named after the file");
+    dave.click(&remove).unwrap();
+    dave.wait("no chips left", |b| {
+        b.find("#uploads").filter(|e| !b.displayed(e)).map(|_| ())
+    });
+
     // A custom emoji added by the owner reaches the page; a token from a WebSocket
     // client shows as its image.
     carol.send(json!({"cmd": "emoji_add", "name": "dot",

@@ -9,6 +9,7 @@ import { conn, state } from './state.js';
 
 const REACTION = /^originChats:\/\/([^/\s]+)\/emojis\/(\S+)$/;
 const TYPED = /:([A-Za-z0-9_][A-Za-z0-9_-]*):(\s*)/g;
+const TOKEN = /originChats:<emoji>\/\/[^/\s]+\/(\S+)/g;
 
 /** Asks for the set, where the server has custom emojis. */
 export function requestEmojis() {
@@ -72,6 +73,15 @@ export function reactionFace(key) {
 /** The reaction key of emoji `id` on this server. */
 export function reactionKey(id) {
   return `originChats://${location.host}/emojis/${id}`;
+}
+
+/** `content` with the tokens of known emojis as `:name:`, for plain-text previews and for
+ * editing (where `encodeEmojis` turns them back). */
+export function decodeEmojis(content) {
+  return String(content ?? '').replace(TOKEN, (token, id) => {
+    const emoji = state.emojis.get(id);
+    return emoji ? `:${emoji.name}:` : token;
+  });
 }
 
 /** `text` with every `:name:` of a known emoji turned into its token. A token runs to the

@@ -4,6 +4,7 @@
 import { h } from './dom.js';
 import { render } from './markdown.js';
 import { attachmentsElement } from './attachments.js';
+import { decodeEmojis } from './emojis.js';
 
 /** Common reactions offered by the picker. */
 export const EMOJI = [
@@ -20,7 +21,7 @@ const dateFormat = new Intl.DateTimeFormat(undefined, {
 
 /** A short, single-line preview of message content. */
 export function snippet(content, max = 80) {
-  const flat = String(content ?? '').replace(/\s+/g, ' ').trim();
+  const flat = decodeEmojis(content).replace(/\s+/g, ' ').trim();
   return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
 }
 

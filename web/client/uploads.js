@@ -33,7 +33,7 @@ export function typeAllowed(type, allowed) {
 export function addFiles(files) {
   if (!files?.length) return;
   if (!uploadsOffered() || !state.current) {
-    toast('This server does not take files.');
+    toast(state.current ? 'This server does not take files.' : 'Open a channel first.');
     return;
   }
   const max = Number(state.attachments?.max_size);
@@ -143,21 +143,23 @@ export function wireUploads() {
     e.preventDefault();
     addFiles(files);
   });
-  // Files dropped anywhere on the open channel's part of the page.
+  // Files dropped anywhere on the open channel's part of the page are taken; dropped
+  // elsewhere, they are ignored rather than opened in place of the chat.
   const area = $('composer').closest('section');
   const carriesFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
-  area.addEventListener('dragover', (e) => {
-    if (!carriesFiles(e) || $('attach-input').disabled) return;
+  const taking = (e) => area.contains(e.target) && !$('attach-input').disabled && uploadsOffered();
+  document.addEventListener('dragover', (e) => {
+    if (!carriesFiles(e)) return;
     e.preventDefault();
-    area.classList.add('dropping');
+    area.classList.toggle('dropping', taking(e));
   });
-  area.addEventListener('dragleave', (e) => {
-    if (!area.contains(e.relatedTarget)) area.classList.remove('dropping');
+  document.addEventListener('dragleave', (e) => {
+    if (!e.relatedTarget) area.classList.remove('dropping');
   });
-  area.addEventListener('drop', (e) => {
+  document.addEventListener('drop', (e) => {
     area.classList.remove('dropping');
     if (!carriesFiles(e)) return;
     e.preventDefault();
-    if (!$('attach-input').disabled) addFiles([...e.dataTransfer.files]);
+    if (taking(e)) addFiles([...e.dataTransfer.files]);
   });
 }
