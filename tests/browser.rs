@@ -1159,6 +1159,9 @@ fn a_hanging_connection_attempt_is_given_up() {
     assert_clean_console(&page);
 }
 
+/// The WebDriver "Tab" key.
+const TAB: &str = "\u{E004}";
+
 /// A 1×1 PNG, for uploads and custom emojis.
 const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
@@ -1328,6 +1331,25 @@ fn files_and_custom_emojis() {
         );
         (alt == ":dot:").then_some(())
     });
+
+    // Typing the start of its name offers it; Tab takes it.
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "so :d").unwrap();
+    dave.wait_visible(
+        "the emoji offered",
+        "#emoji-complete li[aria-selected=true] img.emoji",
+    );
+    dave.type_text(&input, TAB).unwrap();
+    assert_eq!(
+        dave.script(
+            "const input = document.getElementById('message-input');
+             return [input.value, document.activeElement === input,
+                     document.getElementById('emoji-complete').hidden];",
+            json!([])
+        ),
+        json!(["so :dot: ", true, true])
+    );
+    dave.clear(&input).unwrap();
 
     // `:dot:` typed in the composer goes out as the token.
     let input = labelled(&dave, "Message").unwrap();

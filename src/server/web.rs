@@ -80,6 +80,7 @@ const ASSETS: &[File] = &[
     asset!("dom.js", JAVASCRIPT),
     asset!("editing.js", JAVASCRIPT),
     asset!("emoji-admin.js", JAVASCRIPT),
+    asset!("emoji-complete.js", JAVASCRIPT),
     asset!("emojis.js", JAVASCRIPT),
     asset!("identity.js", JAVASCRIPT),
     asset!("kept.js", JAVASCRIPT),

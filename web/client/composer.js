@@ -12,6 +12,7 @@ import { snippet } from './render.js';
 import { toast } from './notices.js';
 import { startEdit } from './editing.js';
 import { encodeEmojis } from './emojis.js';
+import { closeCompletion, completionKey, updateCompletion } from './emoji-complete.js';
 import {
   clearUploads, pendingUploads, restoreUploads, takeUploads, uploadsOffered,
 } from './uploads.js';
@@ -73,6 +74,7 @@ async function send() {
     return;
   }
   state.unconfirmed = { content, typed, replyTo: state.replyTo, files };
+  closeCompletion();
   takeUploads(files);
   input.value = '';
   autosize();
@@ -119,6 +121,7 @@ export function autosize() {
 
 function onInput() {
   autosize();
+  updateCompletion();
   const now = Date.now();
   if ($('message-input').value.trim() && now - state.lastTypingSent > TYPING_SEND_EVERY_MS
       && state.caps.has('typing') && state.current) {
@@ -155,7 +158,9 @@ export function wireComposer() {
   });
   const input = $('message-input');
   input.addEventListener('input', onInput);
+  input.addEventListener('blur', closeCompletion);
   input.addEventListener('keydown', (e) => {
+    if (completionKey(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       send();
