@@ -121,7 +121,8 @@ fn app_with_sessions(n: usize) -> (Rc<App>, Vec<Rc<Session>>, tempfile::TempDir)
             vec!["user".into()],
         ));
     }
-    let media = originchats_server::media::files::MediaDir::open(dir.path(), SyncMode::Normal).unwrap();
+    let media =
+        originchats_server::media::files::MediaDir::open(dir.path(), SyncMode::Normal).unwrap();
     let app = App::new(config, directory, store, Default::default(), media);
     let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let sessions: Vec<Rc<Session>> = (0..n)

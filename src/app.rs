@@ -123,10 +123,10 @@ impl App {
     pub fn server_view(&self, base_url: &str) -> Map<String, Value> {
         let mut info = self.server_info.borrow().clone();
         for key in ["icon", "banner"] {
-            if let Some(Value::String(path)) = info.get_mut(key)
-                && path.starts_with("/server-assets/")
-            {
-                *path = format!("{base_url}{path}");
+            if let Some(Value::String(path)) = info.get_mut(key) {
+                if path.starts_with("/server-assets/") {
+                    *path = format!("{base_url}{path}");
+                }
             }
         }
         info

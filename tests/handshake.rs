@@ -21,7 +21,7 @@ fn handshake_has_every_field() {
     );
     assert_eq!(
         v["attachments"],
-        json!({"enabled": false, "max_size": 104857600,
+        json!({"enabled": true, "max_size": 26214400,
                "allowed_types": ["image/*", "video/*", "audio/*", "application/pdf"],
                "max_attachments_per_user": -1, "permanent_tiers": ["pro", "max"]})
     );

@@ -111,7 +111,7 @@ fn message_new_errors() {
         ),
         (
             json!({"channel": "general", "content": "hi", "attachments": [{"id": "x"}]}),
-            "Attachments are disabled",
+            "Attachment x not found or expired",
         ),
     ];
     for (mut fields, text) in cases {

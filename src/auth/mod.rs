@@ -62,8 +62,10 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
             return;
         };
         (
-            encode(&json!({"cmd": "ready", "user": user.ready_view(), "validator": validator,
-                "upload_token": upload_token})),
+            encode(
+                &json!({"cmd": "ready", "user": user.ready_view(), "validator": validator,
+                "upload_token": upload_token}),
+            ),
             encode(&json!({"cmd": "user_connect", "user": user.brief_view(&dir.roles)})),
             user.is_invisible(),
             user.username.clone(),

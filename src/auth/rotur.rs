@@ -135,7 +135,10 @@ pub async fn permanent_uploads(app: &App, user_id: &str) -> bool {
     if by_role {
         return true;
     }
-    if local || a.permanent_tiers.is_empty() || app.config.auth_mode() != crate::config::AuthMode::Rotur {
+    if local
+        || a.permanent_tiers.is_empty()
+        || app.config.auth_mode() != crate::config::AuthMode::Rotur
+    {
         return false;
     }
     let ttl = Duration::from_secs(a.subscription_cache_ttl);
@@ -164,7 +167,9 @@ pub async fn permanent_uploads(app: &App, user_id: &str) -> bool {
             tier
         }
     };
-    a.permanent_tiers.iter().any(|t| t.eq_ignore_ascii_case(&tier))
+    a.permanent_tiers
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(&tier))
 }
 
 /// `auth`.

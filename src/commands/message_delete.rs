@@ -58,8 +58,8 @@ pub async fn message_delete(ctx: &Ctx<'_>) -> Outcome {
             // As in the original server: a deleted message takes its files with it.
             ctx.app.delete_attachments_of(id).await?;
             Ok(Reply::global(
-            &json!({"cmd": "message_delete", "id": id, "channel": name, "global": true}),
-            Some(&name),
+                &json!({"cmd": "message_delete", "id": id, "channel": name, "global": true}),
+                Some(&name),
             ))
         }
         Delete::NotFound => Err("Message not found or cannot be deleted".into()),

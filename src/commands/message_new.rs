@@ -81,7 +81,9 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     if let (true, Some(list)) = (has_attachments, &req.attachments) {
         let attachments = ctx.app.attachments_to_post(ctx.user_id, list).await?;
         let infos: Vec<Value> = attachments.iter().map(Attachment::info).collect();
-        message.extra.insert("attachments".into(), Value::Array(infos));
+        message
+            .extra
+            .insert("attachments".into(), Value::Array(infos));
     }
     if let Some(reply_to) = reply_to {
         message.extra.insert("reply_to".into(), reply_to);

@@ -174,5 +174,7 @@ pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
             session.send(encode(&packet_for(&session.base_url.borrow())));
         }
     }
-    Ok(Reply::to_sender(&packet_for(&ctx.session.base_url.borrow())))
+    Ok(Reply::to_sender(&packet_for(
+        &ctx.session.base_url.borrow(),
+    )))
 }

@@ -8,8 +8,8 @@
 //! caller can stop reading the body right there instead of after the whole of it.
 //!
 //! Both alphabets are accepted (standard `+/` and URL-safe `-_`, even mixed, as browsers and
-//! other clients differ), `=` padding is optional but, if present, only at the very end, and
-//! ASCII whitespace is skipped (line-wrapped base64 from MIME tools).
+//! other clients differ), `=` padding is optional but, if present, complete and only at the
+//! very end, and ASCII whitespace is skipped (line-wrapped base64 from MIME tools).
 
 use std::fmt;
 use std::io::{self, Write};

@@ -31,9 +31,8 @@ pub fn decode_image(text: &str, max: usize) -> Result<Vec<u8>, DataUrlError> {
         .strip_prefix("data:")
         .and_then(|rest| rest.split_once(','))
         .ok_or(DataUrlError::NotADataUrl)?;
-    let is_image_base64 = header.starts_with("image/")
-        && header.len() <= 100
-        && header.ends_with(";base64");
+    let is_image_base64 =
+        header.starts_with("image/") && header.len() <= 100 && header.ends_with(";base64");
     if !is_image_base64 {
         return Err(DataUrlError::NotADataUrl);
     }
@@ -68,7 +67,11 @@ mod tests {
             "data:text/html;base64,PGI+",
             "data:image/gif;base64",
         ] {
-            assert_eq!(decode_image(bad, 100), Err(DataUrlError::NotADataUrl), "{bad}");
+            assert_eq!(
+                decode_image(bad, 100),
+                Err(DataUrlError::NotADataUrl),
+                "{bad}"
+            );
         }
         assert_eq!(
             decode_image("data:image/gif;base64,***", 100),

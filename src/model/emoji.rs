@@ -19,10 +19,7 @@ pub struct Emoji {
 /// The rules for an emoji's name: 1 to 64 ASCII letters, digits or `_` (the original
 /// server's; names also fit the official client's `:name:` tokens).
 pub fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 impl Emoji {

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 pub use attachment::Attachment;
-pub use emoji::Emoji;
 pub use channel::{Action, Channel, ChannelKind};
+pub use emoji::Emoji;
 pub use message::Message;
 pub use role::{Role, Roles, StoredRoles};
 pub use user::{Status, User};

@@ -302,7 +302,10 @@ impl App {
             let Value::Object(item) = item else {
                 return Err("Each attachment must be an object".into());
             };
-            let Some(id) = item.get("id").and_then(Value::as_str).filter(|s| !s.is_empty())
+            let Some(id) = item
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
             else {
                 return Err("Attachment ID is required".into());
             };
@@ -348,7 +351,9 @@ impl App {
             let mut removed = dir.remove_stale_temps(STALE_TEMP)?;
             for name in dir.list(Kind::Attachment)? {
                 // A file renamed into place whose row is not stored yet is younger than this.
-                if !known.contains(name.as_str()) && dir.older_than(Kind::Attachment, &name, STALE_TEMP) {
+                if !known.contains(name.as_str())
+                    && dir.older_than(Kind::Attachment, &name, STALE_TEMP)
+                {
                     dir.remove(Kind::Attachment, &name)?;
                     removed += 1;
                 }

@@ -52,7 +52,10 @@ impl From<&str> for EmojiError {
 pub fn image_type(bytes: &[u8], allowed: &[String]) -> Result<&'static str, String> {
     let mime = sniff::sniff(&bytes[..bytes.len().min(4096)]);
     let ok = IMAGE_TYPES.iter().any(|(m, exts)| {
-        *m == mime && exts.iter().any(|e| allowed.iter().any(|a| a.eq_ignore_ascii_case(e)))
+        *m == mime
+            && exts
+                .iter()
+                .any(|e| allowed.iter().any(|a| a.eq_ignore_ascii_case(e)))
     });
     if ok {
         Ok(mime)
@@ -160,9 +163,7 @@ impl App {
         name: Option<&str>,
         image: Option<Vec<u8>>,
     ) -> Result<Option<Emoji>, EmojiError> {
-        if let Some(name) = name
-            && !valid_name(name)
-        {
+        if name.is_some_and(|n| !valid_name(n)) {
             return Err("Emoji names are 1 to 64 letters, digits or underscores".into());
         }
         let mime = image
@@ -215,9 +216,16 @@ impl App {
     /// Stores the server's `icon` or `banner` image (its size is the caller's to bound);
     /// returns the value clients get for it
     /// (`/server-assets/<name>`, made absolute per client).
-    pub async fn set_server_asset(&self, name: &'static str, image: Vec<u8>) -> Result<Value, EmojiError> {
-        let mime = image_type(&image, &["gif", "jpg", "png", "webp", "svg"].map(String::from))
-            .map_err(|_| "Server icons and banners must be GIF, JPEG, PNG, WebP or SVG images")?;
+    pub async fn set_server_asset(
+        &self,
+        name: &'static str,
+        image: Vec<u8>,
+    ) -> Result<Value, EmojiError> {
+        let mime = image_type(
+            &image,
+            &["gif", "jpg", "png", "webp", "svg"].map(String::from),
+        )
+        .map_err(|_| "Server icons and banners must be GIF, JPEG, PNG, WebP or SVG images")?;
         let Some(file) = fresh_name(name, mime) else {
             return Err("Error saving the image".into());
         };
@@ -228,7 +236,10 @@ impl App {
             mime_type: mime.to_string(),
             updated_at: unix_now(),
         };
-        match self.write(move |db| db.put_server_asset(name, &asset, size)).await {
+        match self
+            .write(move |db| db.put_server_asset(name, &asset, size))
+            .await
+        {
             Ok(old) => {
                 if let Some(old) = old {
                     self.delete_image(Kind::ServerAsset, &old).await;

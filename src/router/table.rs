@@ -11,9 +11,9 @@ use std::rc::Rc;
 use crate::app::App;
 use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
-    Ctx, Outcome, attachments, channels, emojis, history, message_delete, message_edit, message_new, moderation, ping,
-    pings, pins, profile, reactions, roles, server_info, slash, status, typing, unreads,
-    user_update, users, voice,
+    Ctx, Outcome, attachments, channels, emojis, history, message_delete, message_edit,
+    message_new, moderation, ping, pings, pins, profile, reactions, roles, server_info, slash,
+    status, typing, unreads, user_update, users, voice,
 };
 use crate::config::AuthMode;
 use crate::hub::Session;

@@ -120,7 +120,10 @@ async fn attachment(app: &App, request: &Request, id: &str) -> Result<StoredFile
         }
     }
     let Some(file) = FileName::new(found.file.clone()) else {
-        return Err(Response::error("404 Not Found", "Attachment file not found"));
+        return Err(Response::error(
+            "404 Not Found",
+            "Attachment file not found",
+        ));
     };
     Ok(StoredFile {
         path: app.media.dir.path(Kind::Attachment, &file),
@@ -132,7 +135,13 @@ async fn attachment(app: &App, request: &Request, id: &str) -> Result<StoredFile
 }
 
 async fn emoji(app: &App, key: &str) -> Result<StoredFile, Response> {
-    let missing = || Response::new("404 Not Found", "text/plain; charset=utf-8", &b"Emoji not found"[..]);
+    let missing = || {
+        Response::new(
+            "404 Not Found",
+            "text/plain; charset=utf-8",
+            &b"Emoji not found"[..],
+        )
+    };
     let key = http::percent_decode(key).unwrap_or_default();
     let looked_up = match (key.parse::<i64>(), FileName::new(key.clone())) {
         (Ok(id), _) => app.store.read(move |db| db.emoji(id)).await,
@@ -190,7 +199,10 @@ async fn server_asset(app: &App, name: &str) -> Result<StoredFile, Response> {
 /// `Range: bytes=…` → the one range asked for, `Err` when it cannot be satisfied. Several
 /// ranges, or a form we do not know, get the whole file (allowed by RFC 9110).
 fn range(request: &Request, len: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = request.header("range").and_then(|r| r.strip_prefix("bytes=")) else {
+    let Some(spec) = request
+        .header("range")
+        .and_then(|r| r.strip_prefix("bytes="))
+    else {
         return Ok(None);
     };
     if spec.contains(',') {
@@ -202,7 +214,9 @@ fn range(request: &Request, len: u64) -> Result<Option<(u64, u64)>, ()> {
     let (start, end) = match (start.parse::<u64>(), end.parse::<u64>()) {
         (Ok(s), Ok(e)) if s <= e => (s, e.min(len.saturating_sub(1))),
         (Ok(s), Err(_)) if end.is_empty() => (s, len.saturating_sub(1)),
-        (Err(_), Ok(n)) if start.is_empty() && n > 0 => (len.saturating_sub(n), len.saturating_sub(1)),
+        (Err(_), Ok(n)) if start.is_empty() && n > 0 => {
+            (len.saturating_sub(n), len.saturating_sub(1))
+        }
         _ => return Ok(None),
     };
     if start >= len {
@@ -214,10 +228,20 @@ fn range(request: &Request, len: u64) -> Result<Option<(u64, u64)>, ()> {
 /// `inline` for what a browser shows (images, audio, video), else a download; the name
 /// both as plain ASCII and as UTF-8 (RFC 6266).
 fn disposition(mime: &str, name: &str) -> String {
-    let kind = if sniff::is_inline(mime) { "inline" } else { "attachment" };
+    let kind = if sniff::is_inline(mime) {
+        "inline"
+    } else {
+        "attachment"
+    };
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(200)
         .collect();
     let encoded: String = name

@@ -68,10 +68,11 @@ pub fn run(
         .get_ref()
         .local_addr()
         .map_err(ServerError::LocalAddr)?;
-    let media = MediaDir::open(data_dir, config.storage.sync).map_err(|source| ServerError::OpenMedia {
-        dir: data_dir.to_path_buf(),
-        source,
-    })?;
+    let media =
+        MediaDir::open(data_dir, config.storage.sync).map_err(|source| ServerError::OpenMedia {
+            dir: data_dir.to_path_buf(),
+            source,
+        })?;
     let app = App::new(config, dir, store, overrides, media);
     app.listen_port.set(local.port());
     log::info!(

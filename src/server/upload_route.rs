@@ -117,7 +117,10 @@ async fn upload<S: AsyncRead + Unpin>(
         )));
     };
     let Ok(length) = length.parse::<u64>() else {
-        return Err(before_body(refuse("400 Bad Request", "Invalid Content-Length")));
+        return Err(before_body(refuse(
+            "400 Bad Request",
+            "Invalid Content-Length",
+        )));
     };
     let max_body = if raw {
         a.max_size
@@ -131,7 +134,10 @@ async fn upload<S: AsyncRead + Unpin>(
     let mut known = None;
     let credential = credentials::of(app, request).await;
     if let Credential::Invalid = credential {
-        return Err(before_body(refuse("401 Unauthorized", "Invalid credentials")));
+        return Err(before_body(refuse(
+            "401 Unauthorized",
+            "Invalid credentials",
+        )));
     }
     if raw {
         let Credential::User(user) = &credential else {
@@ -310,7 +316,9 @@ struct Body<'a, S> {
 
 impl<'a, S: AsyncRead + Unpin> Body<'a, S> {
     fn new(stream: &'a mut S, first: &'a [u8], length: u64, idle: Duration) -> Self {
-        let first = &first[..first.len().min(usize::try_from(length).unwrap_or(usize::MAX))];
+        let first = &first[..first
+            .len()
+            .min(usize::try_from(length).unwrap_or(usize::MAX))];
         Body {
             stream,
             first,
@@ -337,7 +345,10 @@ impl<'a, S: AsyncRead + Unpin> Body<'a, S> {
             Err(std::io::ErrorKind::TimedOut.into())
         });
         match read.await {
-            Ok(0) => Err((refuse("400 Bad Request", "Failed to read request body"), false)),
+            Ok(0) => Err((
+                refuse("400 Bad Request", "Failed to read request body"),
+                false,
+            )),
             Ok(n) => {
                 self.left -= n as u64;
                 Ok(Some(&self.buf[..n]))
@@ -346,7 +357,10 @@ impl<'a, S: AsyncRead + Unpin> Body<'a, S> {
                 refuse("408 Request Timeout", "The body stopped arriving"),
                 true,
             )),
-            Err(_) => Err((refuse("400 Bad Request", "Failed to read request body"), false)),
+            Err(_) => Err((
+                refuse("400 Bad Request", "Failed to read request body"),
+                false,
+            )),
         }
     }
 

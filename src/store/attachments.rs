@@ -128,7 +128,11 @@ impl Db {
               OR (message_id IS NOT NULL AND NOT EXISTS
                      (SELECT 1 FROM messages m WHERE m.id = attachments.message_id))
               LIMIT ?3)",
-            params![now, unposted_grace, i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![
+                now,
+                unposted_grace,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
         )
     }
 
@@ -146,7 +150,9 @@ impl Db {
     ) -> Result<Vec<Attachment>> {
         let taken = self
             .conn()
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM attachments WHERE {condition}"))?
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM attachments WHERE {condition}"
+            ))?
             .query_map(args.clone(), from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         self.conn()
@@ -192,7 +198,8 @@ mod tests {
         assert_eq!(db.attachment("a").unwrap(), Some(a));
         assert_eq!(db.attachment_count_of("u1", 2000.0).unwrap(), 2);
         assert_eq!(db.attachment_bytes().unwrap(), 30);
-        db.attach_to_message(&["a".into(), "b".into()], "m1").unwrap();
+        db.attach_to_message(&["a".into(), "b".into()], "m1")
+            .unwrap();
         // c expired; a and b were posted with m1, which does not exist: all three go.
         let mut dead: Vec<String> = db
             .take_dead_attachments(2000.0, 86400.0, 10)
@@ -205,7 +212,16 @@ mod tests {
         assert_eq!(db.attachment_bytes().unwrap(), 0);
         // Not posted: kept during the grace period, taken after it.
         db.insert_attachment(&sample("d", 1e12, None)).unwrap();
-        assert!(db.take_dead_attachments(2000.0, 86400.0, 10).unwrap().is_empty());
-        assert_eq!(db.take_dead_attachments(90000.0, 86400.0, 10).unwrap().len(), 1);
+        assert!(
+            db.take_dead_attachments(2000.0, 86400.0, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            db.take_dead_attachments(90000.0, 86400.0, 10)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -118,7 +118,9 @@ impl Db {
     pub fn server_asset(&self, name: &str) -> Result<Option<ServerAsset>> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT file, mime_type, updated_at FROM server_assets WHERE name = ?1")?
+            .prepare_cached(
+                "SELECT file, mime_type, updated_at FROM server_assets WHERE name = ?1",
+            )?
             .query_row(params![name], |r| {
                 Ok(ServerAsset {
                     file: r.get(0)?,
@@ -176,18 +178,30 @@ mod tests {
     fn names_are_unique_in_any_case_and_ids_are_not_reused() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), SyncMode::Normal).unwrap();
-        let a = db.insert_emoji(&emoji("Cat", "a.gif"), false).unwrap().unwrap();
-        assert_eq!(db.insert_emoji(&emoji("cAT", "b.gif"), false).unwrap(), None);
+        let a = db
+            .insert_emoji(&emoji("Cat", "a.gif"), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            db.insert_emoji(&emoji("cAT", "b.gif"), false).unwrap(),
+            None
+        );
         assert_eq!(db.emoji_named("CAT").unwrap().unwrap().id, a);
         assert_eq!(db.emoji_by_file("a.gif").unwrap().unwrap().name, "Cat");
-        let b = db.insert_emoji(&emoji("dog", "b.gif"), false).unwrap().unwrap();
+        let b = db
+            .insert_emoji(&emoji("dog", "b.gif"), false)
+            .unwrap()
+            .unwrap();
         let mut renamed = db.emoji(b).unwrap().unwrap();
         renamed.name = "CAT".into();
         assert!(!db.update_emoji(&renamed).unwrap(), "taken by another");
         renamed.name = "Dog2".into();
         assert!(db.update_emoji(&renamed).unwrap());
         db.delete_emoji(b).unwrap().unwrap();
-        let c = db.insert_emoji(&emoji("eel", "c.gif"), false).unwrap().unwrap();
+        let c = db
+            .insert_emoji(&emoji("eel", "c.gif"), false)
+            .unwrap()
+            .unwrap();
         assert!(c > b, "ids are never reused");
         // The importer keeps the original server's ids (which start at 0).
         let mut zero = emoji("zero", "0.png");
