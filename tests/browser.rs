@@ -655,6 +655,11 @@ fn history_unreads_voice_search_and_profile() {
     });
 
     dave.screenshot(&format!("{test}-desktop.png"));
+    dave.type_text(&labelled(&dave, "Message").unwrap(), "so :d")
+        .unwrap();
+    dave.viewport(390, 844, true);
+    dave.wait_visible("the emoji offered on a phone", "#emoji-complete li");
+    dave.screenshot(&format!("{test}-phone.png"));
     dave.dark();
     dave.screenshot(&format!("{test}-desktop-dark.png"));
     dave.viewport(390, 844, true);
@@ -1369,6 +1374,11 @@ fn files_and_custom_emojis() {
         .then_some(())
     });
     dave.screenshot(&format!("{test}-desktop.png"));
+    dave.type_text(&labelled(&dave, "Message").unwrap(), "so :d")
+        .unwrap();
+    dave.viewport(390, 844, true);
+    dave.wait_visible("the emoji offered on a phone", "#emoji-complete li");
+    dave.screenshot(&format!("{test}-phone.png"));
     assert_clean_console(&dave);
 }
 

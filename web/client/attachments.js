@@ -38,6 +38,8 @@ function preview(info, src, name, onSized) {
       width: w > 0 ? w : null, height: hgt > 0 ? hgt : null,
     });
     img.addEventListener('load', onSized, { once: true });
+    // Expired or deleted since: say so rather than show a broken image.
+    img.addEventListener('error', () => img.replaceWith(h('span', { class: 'note' }, `${name} is no longer available`)), { once: true });
     return h('a', { href: src, target: '_blank', rel: 'noopener', 'aria-label': `Open ${name} in a new tab` }, img);
   }
   if (type.startsWith('video/')) return h('video', { src, controls: true, preload: 'metadata', 'aria-label': name });
