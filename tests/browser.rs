@@ -655,11 +655,6 @@ fn history_unreads_voice_search_and_profile() {
     });
 
     dave.screenshot(&format!("{test}-desktop.png"));
-    dave.type_text(&labelled(&dave, "Message").unwrap(), "so :d")
-        .unwrap();
-    dave.viewport(390, 844, true);
-    dave.wait_visible("the emoji offered on a phone", "#emoji-complete li");
-    dave.screenshot(&format!("{test}-phone.png"));
     dave.dark();
     dave.screenshot(&format!("{test}-desktop-dark.png"));
     dave.viewport(390, 844, true);
@@ -1235,7 +1230,6 @@ fn files_and_custom_emojis() {
         images_loaded(b, "a picture", ".attachment img").then_some(())
     });
     assert!(dave.find("#uploads .upload").is_none(), "the chip is gone");
-    dave.screenshot("media-desktop.png");
 
     let sent = until(&mut carol, "message_new");
     assert_eq!(sent["message"]["content"], "a picture");
