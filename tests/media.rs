@@ -822,3 +822,69 @@ fn server_icon_as_a_data_url_becomes_a_served_asset() {
         "https://example.org/b.png"
     );
 }
+
+#[test]
+fn an_attachment_goes_only_into_its_own_channel_and_to_its_viewers() {
+    let server = Server::start();
+    let mut owner = with_role(&server, "sam", "owner");
+    owner.send(
+        json!({"cmd": "channel_create", "name": "staff", "type": "text",
+        "permissions": {"view": ["owner"], "send": ["owner"]}}),
+    );
+    until(&mut owner, "channels_get");
+    let ready = {
+        owner.send(json!({"cmd": "session_token_create"}));
+        until(&mut owner, "session_token_create")
+    };
+    let bearer = format!("Bearer {}", ready["token"].as_str().unwrap());
+    let up = http(
+        &server,
+        "PUT",
+        "/attachments/upload?channel=staff&name=plan.pdf",
+        &[("Authorization", &bearer)],
+        b"%PDF-1.7 staff only",
+    );
+    assert_eq!(up.status, 201, "{}", String::from_utf8_lossy(&up.body));
+    let id = up.json()["attachment"]["id"].as_str().unwrap().to_string();
+    owner.send(
+        json!({"cmd": "message_new", "channel": "general", "content": "look",
+                      "attachments": [{"id": id}]}),
+    );
+    assert_eq!(
+        until(&mut owner, "error"),
+        err(
+            "message_new",
+            &format!("Attachment {id} was uploaded for another channel (staff)")
+        )
+    );
+    // A user who cannot view `staff` does not get it with a credential, and its
+    // `Content-Disposition` makes a PDF a download.
+    let (_u, token) = user(&server, "tom");
+    let path = format!("/attachments/{id}");
+    let as_tom = http(
+        &server,
+        "GET",
+        &path,
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
+    assert_eq!(as_tom.status, 404);
+    let as_owner = http(&server, "GET", &path, &[("Authorization", &bearer)], b"");
+    assert_eq!(as_owner.status, 200);
+    assert_eq!(as_owner.header("Content-Type"), Some("application/pdf"));
+    assert!(
+        as_owner
+            .header("Content-Disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    // tom may not upload where he cannot send.
+    let a = put(&server, &token, "channel=staff", &png(1, 1, 10));
+    assert_eq!(
+        (a.status, a.json()),
+        (
+            403,
+            json!({"error": "You don't have permission to send in this channel"})
+        )
+    );
+}
