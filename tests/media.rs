@@ -804,6 +804,7 @@ fn server_icon_as_a_data_url_becomes_a_served_asset() {
     let update = until(&mut owner, "server_update");
     let url = format!("http://{}/server-assets/icon", server.addr);
     assert_eq!(update["icon"], url);
+    assert_eq!(owner.recv(), update, "the broadcast and the reply");
     let a = get(&server, "/server-assets/icon");
     assert_eq!(
         (a.status, a.header("Content-Type")),
