@@ -399,8 +399,8 @@ fn fresh_name(prefix: &str, mime: &str) -> Option<FileName> {
     FileName::for_id(&format!("{prefix}-{}", crate::random::uuid_v4()), mime)
 }
 
-/// Which file of `serverAssets/` is the icon and which the banner, with a note on how
-/// that was found. `Err` (per asset): why it cannot be imported.
+/// The file of `serverAssets/` to take for each asset (`icon`, `banner`); `Err`: why the
+/// asset cannot be imported.
 type Wanted = Vec<(&'static str, Result<String, &'static str>)>;
 
 /// The original server names its icon and banner in `server.icon`/`server.banner` of the
