@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Client, Server, binary, test_config};
+use common::{Client, Server, binary, gif, png, test_config};
 use originchats_server::model::Roles;
 use serde_json::{Value, json};
 
@@ -354,26 +354,6 @@ fn invalid_json_names_the_file_and_imports_nothing() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no accounts yet\n");
 }
 
-/// A PNG of `width`×`height` (a real header, then filler) of `len` bytes.
-fn png(width: u32, height: u32, len: usize) -> Vec<u8> {
-    let mut p = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    p.extend_from_slice(&width.to_be_bytes());
-    p.extend_from_slice(&height.to_be_bytes());
-    p.extend_from_slice(&[8, 6, 0, 0, 0]);
-    let mut x: u32 = 0x9E37_79B9;
-    while p.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p.push(x as u8);
-    }
-    p
-}
-
-fn gif() -> Vec<u8> {
-    b"GIF89a\x10\x00\x10\x00\x80\x00\x00\x2c\x2c\x2c".to_vec()
-}
-
 fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -463,7 +443,7 @@ fn media_fixture(root: &Path) -> PathBuf {
 
     let emojis = db.join("serverEmojis");
     std::fs::create_dir_all(&emojis).unwrap();
-    std::fs::write(emojis.join("0.gif"), gif()).unwrap();
+    std::fs::write(emojis.join("0.gif"), gif(16)).unwrap();
     std::fs::write(emojis.join("5.png"), png(16, 16, 300)).unwrap();
     std::fs::write(emojis.join("6.gif"), "GIF? no, text").unwrap();
     let server_emojis = json!({
@@ -596,7 +576,7 @@ fn imports_attachments_emojis_and_the_icon() {
     let (status, headers, body) = get(&server, "/emojis/0");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(headers["content-type"], "image/gif");
-    assert_eq!(body, gif());
+    assert_eq!(body, gif(16));
     let (status, headers, body) = get(&server, "/server-assets/icon");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(headers["content-type"], "image/png");
@@ -624,7 +604,7 @@ fn imports_attachments_emojis_and_the_icon() {
     );
     let (status, _, body) = get(&server, &format!("/emojis/{file}"));
     assert_eq!(status, "HTTP/1.1 200 OK");
-    assert_eq!(body, gif());
+    assert_eq!(body, gif(16));
 
     c.send(json!({"cmd": "attachment_get", "attachment_id": "a-posted"}));
     let info = common::until(&mut c, "attachment_info");

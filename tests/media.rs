@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Client, MockRotur, Server, err, until, with_role};
+use common::{Client, MockRotur, Server, err, gif, png, until, with_role};
 use serde_json::{Value, json};
 
 /// An HTTP answer.
@@ -87,28 +87,6 @@ fn http(
 
 fn get(server: &Server, path: &str) -> Answer {
     http(server, "GET", path, &[], b"")
-}
-
-/// A PNG of `width`×`height` (the header is real; the rest is filler) of `len` bytes.
-fn png(width: u32, height: u32, len: usize) -> Vec<u8> {
-    let mut p = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    p.extend_from_slice(&width.to_be_bytes());
-    p.extend_from_slice(&height.to_be_bytes());
-    p.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    let mut x: u32 = 2463534242;
-    while p.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p.push(x as u8);
-    }
-    p
-}
-
-fn gif(len: usize) -> Vec<u8> {
-    let mut g = b"GIF89a\x10\x00\x10\x00\x80\x00\x00".to_vec();
-    g.resize(len.max(g.len()), 0x2c);
-    g
 }
 
 /// Registers `name` on a fresh connection; returns it and its upload token.
