@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use std::io::Write;
 
 use async_tungstenite::tungstenite::Message;
-use common::{Client, Server, with_role};
+use common::{Client, Server, png, with_role};
 use serde_json::{Value, json};
 
 const BUSY: &str = "The server is busy receiving other large messages: try again in a moment";
@@ -150,9 +150,7 @@ fn an_image_of_1_5_mib_in_server_update_is_read_and_answered() {
     let server = Server::with(quiet(json!({})));
     let mut owner = with_role(&server, "alice", "owner");
     // A PNG of 1.1 MiB: about 1.5 MiB as a data URL.
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0".to_vec();
-    png.resize(1100 * KIB, 7);
-    let icon = format!("data:image/png;base64,{}", STANDARD.encode(&png));
+    let icon = format!("data:image/png;base64,{}", STANDARD.encode(png(16, 16, 1100 * KIB)));
     assert!(icon.len() > 1400 * KIB);
     owner.send(json!({"cmd": "server_update", "icon": icon, "listener": "big"}));
     // Stored as a server asset: everyone gets its URL, not the image (the sender twice:
