@@ -904,7 +904,9 @@ fn a_busy_channel_keeps_a_bounded_history() {
     assert!((500..=550).contains(&count), "{extent}");
 
     // Scrolling back to the very start: the newest are dropped beyond 2000.
-    frank.wait("the start of the channel after scrolling up", |b| {
+    // 40 pages of history, one round trip each: slow when the machine is busy.
+    let paging = std::time::Duration::from_secs(120);
+    frank.wait_up_to(paging, "the start of the channel after scrolling up", |b| {
         b.script(
             "const log = document.querySelector('[role=log]');
              log.scrollTop = 0; log.dispatchEvent(new Event('scroll'));",

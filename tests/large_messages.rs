@@ -150,7 +150,10 @@ fn an_image_of_1_5_mib_in_server_update_is_read_and_answered() {
     let server = Server::with(quiet(json!({})));
     let mut owner = with_role(&server, "alice", "owner");
     // A PNG of 1.1 MiB: about 1.5 MiB as a data URL.
-    let icon = format!("data:image/png;base64,{}", STANDARD.encode(png(16, 16, 1100 * KIB)));
+    let icon = format!(
+        "data:image/png;base64,{}",
+        STANDARD.encode(png(16, 16, 1100 * KIB))
+    );
     assert!(icon.len() > 1400 * KIB);
     owner.send(json!({"cmd": "server_update", "icon": icon, "listener": "big"}));
     // Stored as a server asset: everyone gets its URL, not the image (the sender twice:
