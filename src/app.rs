@@ -48,6 +48,10 @@ pub struct App {
     pub listen_port: Cell<u16>,
     /// User files on disk.
     pub media: Media,
+    /// Bytes of large inbound messages (above `connections.max_message_bytes`) being
+    /// received or handled right now, over all connections; at most
+    /// `connections.large_messages_budget_bytes` (`server::message_gate` keeps it).
+    pub large_messages_reserved: Cell<usize>,
 }
 
 /// User files: where they are, and what attachments take of the disk budget.
@@ -99,6 +103,7 @@ impl App {
                 used_bytes: Cell::new(0),
                 uploads: Semaphore::new(UPLOADS_AT_ONCE),
             },
+            large_messages_reserved: Cell::new(0),
         })
     }
 

@@ -20,14 +20,16 @@ OPTIONS:
     -V, --version     the version
 
 IMPORT:
-    `import PATH` copies accounts (passwords included), roles, channels, message history
-    and read markers from the original server's data folder PATH (its `db` folder, or the
-    folder holding `db`) into DIR, and prints what it did. PATH is only read. What DIR
-    already has (same account id, role or channel name, message id, read marker) is kept,
-    so running it again changes nothing; our untouched default roles and `general` channel
-    take the original server's versions. Threads, webhooks, attachments, emojis and polls
-    are not imported. A running server picks the imported data up by itself, but cannot
-    save anything while an import runs: for a big history, stop it first.
+    `import PATH` copies accounts (passwords included), roles, channels, message history,
+    read markers, attachments, custom emojis and the server icon and banner from the
+    original server's data folder PATH (its `db` folder, or the folder holding `db`) into
+    DIR, and prints what it did. PATH is only read. What DIR already has (same account id,
+    role or channel name, message id, read marker, attachment or emoji) is kept, so running
+    it again changes nothing; our untouched default roles and `general` channel take the
+    original server's versions. Threads, webhooks and polls are not imported. A running
+    server picks the imported data up by itself (an imported icon or banner after a
+    restart), but cannot save anything while an import runs: for a big history, stop it
+    first.
 
 ENVIRONMENT:
     RUST_LOG          log level: error, warn, info (default), debug, trace

@@ -151,8 +151,17 @@ pub struct Uploads {
 pub struct Connections {
     /// Open connections at most; the next one is refused (HTTP 503) and logged.
     pub max: usize,
-    /// Largest inbound WebSocket message; a bigger one closes the connection with 1009.
+    /// Largest inbound WebSocket message before authentication (a bigger one closes the
+    /// connection with 1009) and for every command but `router::table::LARGE_COMMANDS`
+    /// after it (a bigger one is answered with an error packet).
     pub max_message_bytes: usize,
+    /// Largest inbound message of an authenticated connection for the commands that carry
+    /// images (`router::table::LARGE_COMMANDS`); a bigger one closes with 1009.
+    pub max_large_message_bytes: usize,
+    /// The total size of the large messages (above `max_message_bytes`) being received at
+    /// once, over all connections: what hundreds of clients together can make the server
+    /// hold. A large message that does not fit is skipped and its sender told to retry.
+    pub large_messages_budget_bytes: usize,
     /// Packets waiting to be written to one client; a client that lets more pile up is
     /// a slow consumer and is disconnected.
     pub send_queue_packets: usize,
@@ -401,6 +410,19 @@ impl Config {
                 "must be at least 1024",
             ));
         }
+        if c.max_large_message_bytes < c.max_message_bytes {
+            return Err(bad(
+                "connections.max_large_message_bytes",
+                "must be at least connections.max_message_bytes",
+            ));
+        }
+        if c.large_messages_budget_bytes < c.max_large_message_bytes {
+            return Err(bad(
+                "connections.large_messages_budget_bytes",
+                "must be at least connections.max_large_message_bytes (or no large message \
+                 could ever be received)",
+            ));
+        }
         if c.send_queue_packets == 0 || c.send_queue_bytes < c.max_message_bytes {
             return Err(bad(
                 "connections.send_queue_bytes",
@@ -635,6 +657,32 @@ mod tests {
         );
         let e = p(r#"{"tls":{"mode":"on"}}"#).unwrap_err().to_string();
         assert!(e.contains("tls.mode"), "{e}");
+    }
+
+    #[test]
+    fn large_message_limits_default_and_must_be_in_order() {
+        let (c, _) = p("{}").unwrap();
+        assert_eq!(
+            (
+                c.connections.max_large_message_bytes,
+                c.connections.large_messages_budget_bytes
+            ),
+            (2_097_152, 8_388_608)
+        );
+        let e = p(r#"{"connections":{"max_large_message_bytes":1024}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`connections.max_large_message_bytes`: must be at least"),
+            "{e}"
+        );
+        let e = p(r#"{"connections":{"large_messages_budget_bytes":65536}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`connections.large_messages_budget_bytes`: must be at least"),
+            "{e}"
+        );
     }
 
     #[test]

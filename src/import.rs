@@ -1,6 +1,7 @@
 //! `import PATH`: copies the data of the original (Python) server — its `db/` folder,
 //! laid out as docs/protocol.md#76-storage-and-import describes — into our store, so that people moving over keep their
-//! accounts (password hashes included), roles, channels, history and read markers.
+//! accounts (password hashes included), roles, channels, history, read markers, uploads,
+//! emojis and the server's icon.
 //!
 //! Everything is insert-if-missing (users by id, roles and channels by name, messages by
 //! id, read markers by user and channel), so a second run changes nothing, and one run is
@@ -9,6 +10,10 @@
 //! `roles.json`, `channels.json`, `unreads.json`) must be valid JSON or nothing is imported;
 //! history files are JSON Lines, and, as the original server does, lines that do not parse
 //! are skipped (and reported).
+//!
+//! Attachments, custom emojis and the server's icon and banner come too (see [`media`]):
+//! their files are copied into the data directory before the transaction commits, and
+//! deleted again if it does not.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -21,8 +26,11 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use crate::config::SyncMode;
+use crate::media::files::MediaDir;
 use crate::model::{Channel, ChannelKind, Message, Roles, Status, User};
 use crate::store::{Db, StoreError};
+
+mod media;
 
 /// Examples listed per skip reason in the summary; the rest are only counted.
 const EXAMPLES: usize = 5;
@@ -31,10 +39,8 @@ const MAX_CHANNEL_NAME: usize = 100;
 /// How often the progress bar is redrawn at most.
 const REDRAW: Duration = Duration::from_millis(100);
 /// Files of features this server does not have; named in the summary when present.
-const NOT_IMPORTED: [&str; 7] = [
+const NOT_IMPORTED: [&str; 5] = [
     "webhooks.json",
-    "attachments.json",
-    "serverEmojis.json",
     "polls.json",
     "poll_votes.json",
     "modlog.json",
@@ -50,6 +56,8 @@ pub enum ImportError {
     Json { file: PathBuf, detail: String },
     /// Reading the source failed.
     Io { path: PathBuf, error: io::Error },
+    /// Writing a copied file into the data directory failed.
+    Write { path: PathBuf, error: io::Error },
     /// Our database refused.
     Store(StoreError),
 }
@@ -65,6 +73,13 @@ impl fmt::Display for ImportError {
                 write!(
                     f,
                     "cannot read {}: {error}; nothing was imported",
+                    path.display()
+                )
+            }
+            ImportError::Write { path, error } => {
+                write!(
+                    f,
+                    "cannot write {}: {error}; nothing was imported",
                     path.display()
                 )
             }
@@ -101,6 +116,11 @@ pub fn run(source: &Path, data_dir: &Path, sync: SyncMode) -> Result<Report, Imp
     // Parse the structural files before touching the store: a bad one stops everything.
     let src = Source::read(&root)?;
     let db = Db::open(data_dir, sync)?;
+    let dir = MediaDir::open(data_dir, sync).map_err(|error| ImportError::Write {
+        path: data_dir.to_path_buf(),
+        error,
+    })?;
+    let mut copied = media::Copied::new(dir, data_dir);
     let mut report = Report {
         source: root,
         data_dir: data_dir.to_path_buf(),
@@ -108,9 +128,12 @@ pub fn run(source: &Path, data_dir: &Path, sync: SyncMode) -> Result<Report, Imp
     };
     let mut progress = Progress::new(io::stderr().is_terminal());
     db.begin()?;
-    let done = import(&db, &src, &mut report, &mut progress).and_then(|()| Ok(db.commit()?));
+    let done =
+        import(&db, &src, &mut copied, &mut report, &mut progress).and_then(|()| Ok(db.commit()?));
     if let Err(e) = done {
         db.rollback();
+        // No row points at the copied files any more.
+        copied.remove_all();
         return Err(e);
     }
     Ok(report)
@@ -157,6 +180,8 @@ struct Source {
     roles: Option<Map<String, Value>>,
     channels: Option<Vec<Value>>,
     unreads: Option<Map<String, Value>>,
+    attachments: Option<Map<String, Value>>,
+    emojis: Option<Map<String, Value>>,
 }
 
 impl Source {
@@ -179,6 +204,8 @@ impl Source {
             roles: object("roles.json")?,
             channels,
             unreads: object("unreads.json")?,
+            attachments: object("attachments.json")?,
+            emojis: object("serverEmojis.json")?,
         })
     }
 }
@@ -238,6 +265,10 @@ pub struct Report {
     pub channels: Tally,
     pub messages: Tally,
     pub read_markers: Tally,
+    pub attachments: Tally,
+    pub emojis: Tally,
+    /// The server's icon and banner.
+    pub server_assets: Tally,
     /// Thread metadata files and thread history files found (threads are not imported).
     threads: (usize, usize),
     /// Feature files present that are not imported.
@@ -352,6 +383,16 @@ impl fmt::Display for Report {
         self.channels.write(f, "channels")?;
         self.messages.write(f, "messages")?;
         self.read_markers.write(f, "read markers")?;
+        // Listed only when the source has them (older originals have no media).
+        for (t, label) in [
+            (&self.attachments, "attachments"),
+            (&self.emojis, "emojis"),
+            (&self.server_assets, "server icon and banner"),
+        ] {
+            if t.absent.is_none() {
+                t.write(f, label)?;
+            }
+        }
         match self.threads {
             (0, 0) => writeln!(f, "  threads: none present")?,
             (threads, files) => writeln!(
@@ -373,6 +414,9 @@ impl fmt::Display for Report {
             &self.channels,
             &self.messages,
             &self.read_markers,
+            &self.attachments,
+            &self.emojis,
+            &self.server_assets,
         ]
         .iter()
         .any(|t| t.changed());
@@ -405,19 +449,46 @@ fn shown(s: &str) -> String {
 fn import(
     db: &Db,
     src: &Source,
+    copied: &mut media::Copied,
     report: &mut Report,
     progress: &mut Progress,
 ) -> Result<(), ImportError> {
     import_roles(db, src.roles.as_ref(), &mut report.roles)?;
     import_users(db, src.users.as_ref(), &mut report.users)?;
     let history = import_channels(db, src.channels.as_ref(), &mut report.channels)?;
+    let mut posted = HashMap::new();
     for name in &history {
-        import_history(db, &src.root, name, &mut report.messages, progress)?;
+        let mut sink = HistorySink {
+            db,
+            tally: &mut report.messages,
+            progress,
+            posted: &mut posted,
+        };
+        import_history(&mut sink, &src.root, name)?;
     }
     if src.channels.is_none() {
         report.messages.absent = Some("channels.json");
     }
     import_unreads(db, src.unreads.as_ref(), &mut report.read_markers)?;
+    let now = crate::ops::attachments::unix_now();
+    media::import_attachments(
+        db,
+        &src.root,
+        src.attachments.as_ref(),
+        &posted,
+        copied,
+        now,
+        &mut report.attachments,
+    )?;
+    media::import_emojis(
+        db,
+        &src.root,
+        src.emojis.as_ref(),
+        copied,
+        now,
+        &mut report.emojis,
+    )?;
+    media::import_server_assets(db, &src.root, copied, now, &mut report.server_assets)?;
     report.threads = (
         count_files(&src.root.join("threads"), ".json"),
         count_files(&src.root.join("threadMessages"), ".jsonl"),
@@ -671,14 +742,18 @@ fn import_channels(
     Ok(history)
 }
 
+/// Where a channel's history goes.
+struct HistorySink<'a> {
+    db: &'a Db,
+    tally: &'a mut Tally,
+    progress: &'a mut Progress,
+    /// Attachment id → the id of the message it was posted with.
+    posted: &'a mut HashMap<String, String>,
+}
+
 /// Reads `channels/<name>.json`: JSON Lines (padded, see docs/protocol.md#76-storage-and-import) or a legacy JSON array.
-fn import_history(
-    db: &Db,
-    root: &Path,
-    name: &str,
-    t: &mut Tally,
-    progress: &mut Progress,
-) -> Result<(), ImportError> {
+fn import_history(sink: &mut HistorySink<'_>, root: &Path, name: &str) -> Result<(), ImportError> {
+    let t = &mut *sink.tally;
     let rel = format!("channels/{name}.json");
     let path = root.join("channels").join(format!("{name}.json"));
     let real = match path.canonicalize() {
@@ -704,8 +779,8 @@ fn import_history(
     let (first, lines) = prescan(&real)?;
     match first {
         None => {}
-        Some(b'[') => read_legacy(db, name, &real, &rel, t, progress)?,
-        Some(_) => read_lines(db, name, &real, &rel, lines, t, progress)?,
+        Some(b'[') => read_legacy(sink, name, &real, &rel)?,
+        Some(_) => read_lines(sink, name, &real, &rel, lines)?,
     }
     Ok(())
 }
@@ -737,19 +812,17 @@ fn prescan(path: &Path) -> Result<(Option<u8>, usize), ImportError> {
 
 /// JSON Lines, streamed: one line in memory at a time.
 fn read_lines(
-    db: &Db,
+    sink: &mut HistorySink<'_>,
     channel: &str,
     path: &Path,
     rel: &str,
     total: usize,
-    t: &mut Tally,
-    progress: &mut Progress,
 ) -> Result<(), ImportError> {
     let file = File::open(path).map_err(io_error(path))?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let mut line = Vec::new();
     let mut number = 0;
-    progress.start(channel, total);
+    sink.progress.start(channel, total);
     loop {
         line.clear();
         if reader
@@ -764,10 +837,10 @@ fn read_lines(
         if text.is_empty() {
             continue;
         }
-        progress.tick();
+        sink.progress.tick();
         match serde_json::from_slice::<Value>(text) {
-            Ok(v) => store_message(db, channel, v, || format!("{rel} line {number}"), t)?,
-            Err(e) => t.skip(
+            Ok(v) => store_message(sink, channel, v, || format!("{rel} line {number}"))?,
+            Err(e) => sink.tally.skip(
                 "unreadable line",
                 Some(format!(
                     "{rel} line {number}, column {}: {}",
@@ -777,19 +850,18 @@ fn read_lines(
             ),
         }
     }
-    progress.finish();
+    sink.progress.finish();
     Ok(())
 }
 
 /// A legacy history file: one JSON array of messages.
 fn read_legacy(
-    db: &Db,
+    sink: &mut HistorySink<'_>,
     channel: &str,
     path: &Path,
     rel: &str,
-    t: &mut Tally,
-    progress: &mut Progress,
 ) -> Result<(), ImportError> {
+    let t = &mut *sink.tally;
     let file = File::open(path).map_err(io_error(path))?;
     let items = match serde_json::from_reader(BufReader::new(file)) {
         Ok(Value::Array(items)) => items,
@@ -811,24 +883,24 @@ fn read_legacy(
             return Ok(());
         }
     };
-    progress.start(channel, items.len());
+    sink.progress.start(channel, items.len());
     for (i, v) in items.into_iter().enumerate() {
-        progress.tick();
-        store_message(db, channel, v, || format!("{rel} item {}", i + 1), t)?;
+        sink.progress.tick();
+        store_message(sink, channel, v, || format!("{rel} item {}", i + 1))?;
     }
-    progress.finish();
+    sink.progress.finish();
     Ok(())
 }
 
 /// One stored message (docs/protocol.md#75-messages): `user`, `content`, `timestamp`, `id` become columns, every
 /// other key stays in `extra` in its order.
 fn store_message(
-    db: &Db,
+    sink: &mut HistorySink<'_>,
     channel: &str,
     v: Value,
     at: impl Fn() -> String,
-    t: &mut Tally,
 ) -> Result<(), ImportError> {
+    let t = &mut *sink.tally;
     let Value::Object(mut map) = v else {
         t.skip("not a message object", Some(at()));
         return Ok(());
@@ -867,7 +939,9 @@ fn store_message(
         timestamp,
         extra: map,
     };
-    if db.insert_message(&m)? {
+    // Also when already present: the message with this id is in the store.
+    media::note_posted(sink.posted, &m.id, &m.extra);
+    if sink.db.insert_message(&m)? {
         t.imported += 1;
     } else {
         t.skip("already present", None);

@@ -904,7 +904,9 @@ fn a_busy_channel_keeps_a_bounded_history() {
     assert!((500..=550).contains(&count), "{extent}");
 
     // Scrolling back to the very start: the newest are dropped beyond 2000.
-    frank.wait("the start of the channel after scrolling up", |b| {
+    // 40 pages of history, one round trip each: slow when the machine is busy.
+    let paging = std::time::Duration::from_secs(120);
+    frank.wait_up_to(paging, "the start of the channel after scrolling up", |b| {
         b.script(
             "const log = document.querySelector('[role=log]');
              log.scrollTop = 0; log.dispatchEvent(new Event('scroll'));",
@@ -1156,5 +1158,293 @@ fn a_hanging_connection_attempt_is_given_up() {
         labelled(b, "Username").filter(|e| b.displayed(e))
     });
     assert_eq!(page.script("return window.__dialled;", json!([])), 2);
+    assert_clean_console(&page);
+}
+
+/// The WebDriver "Tab" key.
+const TAB: &str = "\u{E004}";
+
+/// A 1×1 PNG, for uploads and custom emojis.
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+/// Whether the images matching `css` inside the message whose text is `text` have all
+/// loaded (and there is at least one).
+fn images_loaded(b: &Browser, text: &str, css: &str) -> bool {
+    b.script(
+        "const m = [...document.querySelectorAll('[role=log] .msg')]
+            .find(m => m.querySelector('.content')?.textContent.trim() === arguments[0]);
+         const imgs = m ? [...m.querySelectorAll(arguments[1])] : [];
+         return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);",
+        json!([text, css]),
+    ) == true
+}
+
+/// Files and custom emojis: a PNG chosen with the Attach control is uploaded, sent, and
+/// shown (loaded) to its sender while a WebSocket client gets it in the message; the
+/// sender deletes it again. An emoji token from a WebSocket client shows as the emoji's
+/// image, and `:name:` typed in the composer goes out as the token.
+#[test]
+fn files_and_custom_emojis() {
+    use base64::Engine;
+    let test = "media";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    let mut carol = with_role(&server, "carol", "owner");
+    let driver = Driver::start();
+    let dave = driver.browser("dave", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&dave],
+    };
+    dave.viewport(1280, 800, false);
+    dave.goto(&format!("http://{}/", server.addr));
+    authenticate(&dave, "dave", "Register");
+    // Managing emojis is for those who manage the server.
+    assert!(
+        dave.find("#emojis-button")
+            .is_some_and(|e| !dave.displayed(&e))
+    );
+
+    // Upload through the file input, then send with text.
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("dot.png");
+    let png_bytes = base64::engine::general_purpose::STANDARD
+        .decode(PNG_BASE64)
+        .unwrap();
+    std::fs::write(&png, &png_bytes).unwrap();
+    let attach = dave.wait("the Attach files input", |b| {
+        b.find("input[type=file]#attach-input")
+            .filter(|e| b.enabled(e))
+    });
+    assert_eq!(dave.label(&attach), "Attach files");
+    dave.type_text(&attach, &png.display().to_string()).unwrap();
+    dave.wait_visible("the uploaded file, ready", "#uploads .upload.ready");
+    dave.screenshot("media-chip.png");
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "a picture").unwrap();
+    dave.wait_click("Send", |b| button(b, "Send"));
+    wait_message(&dave, "own message with the file", |m| {
+        m["text"] == "a picture"
+    });
+    dave.wait("the sent image, loaded", |b| {
+        images_loaded(b, "a picture", ".attachment img").then_some(())
+    });
+    assert!(dave.find("#uploads .upload").is_none(), "the chip is gone");
+
+    let sent = until(&mut carol, "message_new");
+    assert_eq!(sent["message"]["content"], "a picture");
+    assert_eq!(sent["message"]["user"], "USR:local_dave");
+    let file = &sent["message"]["attachments"][0];
+    assert_eq!(file["name"], "dot.png");
+    assert_eq!(file["mime_type"], "image/png");
+    assert_eq!(file["size"], png_bytes.len());
+    let file_id = file["id"].as_str().unwrap().to_string();
+    // (HEAD: the body is not text.)
+    let (status, _) = server.http(&format!(
+        "HEAD /attachments/{file_id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(status.contains(" 200 "), "{status}");
+
+    // The uploader deletes the file: it goes from the message everywhere.
+    message_action(&dave, "a picture", "Delete attachment");
+    let deleted = until(&mut carol, "attachment_deleted");
+    assert_eq!(deleted["attachment_id"], file_id.as_str());
+    dave.wait("the file gone from the message", |b| {
+        let left = b.script(
+            "return document.querySelectorAll('[role=log] .attachment').length;",
+            json!([]),
+        );
+        (left == 0).then_some(())
+    });
+
+    // Files dropped on the chat: one of a type the server does not take is refused before
+    // any upload; the image goes, and Send right away waits for its upload.
+    dave.script(
+        "const drop = (file) => {
+             const data = new DataTransfer();
+             data.items.add(file);
+             document.getElementById('log').dispatchEvent(
+                 new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+         };
+         drop(new File(['just text'], 'notes.txt', {type: 'text/plain'}));
+         const png = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+         drop(new File([png], 'dropped.png', {type: 'image/png'}));",
+        json!([PNG_BASE64]),
+    );
+    let toast = dave.script(
+        "return document.getElementById('toast').textContent;",
+        json!([]),
+    );
+    assert_eq!(
+        toast,
+        "notes.txt: files of type text/plain are not allowed here."
+    );
+    assert_eq!(
+        dave.script(
+            "return [...document.querySelectorAll('#uploads .upload-name')].map(e => e.textContent);",
+            json!([])
+        ),
+        json!(["dropped.png"])
+    );
+    dave.wait_click("Send", |b| button(b, "Send"));
+    let dropped = until(&mut carol, "message_new");
+    assert_eq!(dropped["message"]["content"], "");
+    assert_eq!(dropped["message"]["attachments"][0]["name"], "dropped.png");
+    dave.wait("the dropped image, loaded", |b| {
+        images_loaded(b, "", ".attachment img").then_some(())
+    });
+
+    // A pasted file becomes a chip too, and its Remove button takes it away unsent.
+    dave.script(
+        "const data = new DataTransfer();
+         data.items.add(new File(['%PDF-1.4'], 'pasted.pdf', {type: 'application/pdf'}));
+         document.getElementById('message-input').dispatchEvent(
+             new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));",
+        json!([]),
+    );
+    dave.wait_visible("the pasted file", "#uploads .upload");
+    let remove = dave
+        .find_xpath("//button[@aria-label='Remove pasted.pdf']")
+        .expect("a Remove button named after the file");
+    dave.click(&remove).unwrap();
+    dave.wait("no chips left", |b| {
+        b.find("#uploads").filter(|e| !b.displayed(e)).map(|_| ())
+    });
+
+    // A custom emoji added by the owner reaches the page; a token from a WebSocket
+    // client shows as its image.
+    carol.send(json!({"cmd": "emoji_add", "name": "dot",
+        "image": format!("data:image/png;base64,{PNG_BASE64}")}));
+    let added = until(&mut carol, "emoji_add");
+    let id = added["id"].as_str().unwrap().to_string();
+    let host = server.addr.to_string();
+    let token = format!("originChats:<emoji>//{host}/{id}");
+    carol.send(json!({"cmd": "message_new", "channel": "general",
+        "content": format!("look {token}")}));
+    until(&mut carol, "message_new");
+    dave.wait("the emoji's image in carol's message", |b| {
+        let alt = b.script(
+            "const img = document.querySelector('[role=log] .msg:last-child .content img.emoji');
+             return img && img.complete && img.naturalWidth > 0 ? img.alt : null;",
+            json!([]),
+        );
+        (alt == ":dot:").then_some(())
+    });
+
+    // Typing the start of its name offers it; Tab takes it.
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "so :d").unwrap();
+    dave.wait_visible(
+        "the emoji offered",
+        "#emoji-complete li[aria-selected=true] img.emoji",
+    );
+    dave.type_text(&input, TAB).unwrap();
+    assert_eq!(
+        dave.script(
+            "const input = document.getElementById('message-input');
+             return [input.value, document.activeElement === input,
+                     document.getElementById('emoji-complete').hidden];",
+            json!([])
+        ),
+        json!(["so :dot: ", true, true])
+    );
+    dave.clear(&input).unwrap();
+
+    // `:dot:` typed in the composer goes out as the token.
+    let input = labelled(&dave, "Message").unwrap();
+    dave.type_text(&input, "hi :dot: there").unwrap();
+    dave.wait_click("Send", |b| button(b, "Send"));
+    let typed = until(&mut carol, "message_new");
+    assert_eq!(
+        typed["message"]["content"],
+        format!("hi {token} there").as_str()
+    );
+    dave.wait("the own emoji as an image", |b| {
+        images_loaded(
+            b,
+            &format!("hi {token} there").replace(&token, ""),
+            "img.emoji",
+        )
+        .then_some(())
+    });
+    dave.screenshot(&format!("{test}-desktop.png"));
+    dave.type_text(&labelled(&dave, "Message").unwrap(), "so :d")
+        .unwrap();
+    dave.viewport(390, 844, true);
+    dave.wait_visible("the emoji offered on a phone", "#emoji-complete li");
+    dave.screenshot(&format!("{test}-phone.png"));
+    assert_clean_console(&dave);
+}
+
+/// The custom emoji manager, for an owner: add an emoji from an image file, rename it and
+/// delete it, each reaching a WebSocket client as the broadcast.
+#[test]
+fn owner_manages_custom_emojis() {
+    use base64::Engine;
+    let test = "emojis";
+    if !browser_available(test) {
+        return;
+    }
+    let server = Server::with(json!({"rate_limiting": {"enabled": false}}));
+    // Only the account with its role is needed: the page logs in to it.
+    server.close(with_role(&server, "carol", "owner"));
+    let mut erin = server.register("erin");
+    let driver = Driver::start();
+    let page = driver.browser("carol", &[]);
+    let _guard = ScreenshotsOnFailure {
+        test,
+        browsers: vec![&page],
+    };
+    page.viewport(1280, 800, false);
+    page.goto(&format!("http://{}/", server.addr));
+    authenticate(&page, "carol", "Log in");
+
+    page.wait_click("Emojis", |b| button(b, "Emojis"));
+    let files = tempfile::tempdir().unwrap();
+    let png = files.path().join("wave.png");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(PNG_BASE64)
+        .unwrap();
+    std::fs::write(&png, bytes).unwrap();
+    let name = page.wait("the Emoji name input", |b| {
+        labelled(b, "Emoji name").filter(|e| b.displayed(e))
+    });
+    page.type_text(&name, "wave").unwrap();
+    let image = labelled(&page, "Emoji image").expect("an Emoji image input");
+    page.type_text(&image, &png.display().to_string()).unwrap();
+    page.wait_click("Add emoji", |b| button(b, "Add emoji"));
+    let added = until(&mut erin, "emoji_add");
+    assert_eq!(added["name"], "wave");
+    let id = added["id"].as_str().unwrap().to_string();
+    page.wait("the new emoji listed with its image", |b| {
+        let shown = b.script(
+            "const img = document.querySelector('#emoji-list img.emoji');
+             return img && img.complete && img.naturalWidth > 0 ? img.alt : null;",
+            json!([]),
+        );
+        (shown == ":wave:").then_some(())
+    });
+
+    let rename = page.wait("the rename input", |b| {
+        b.find_xpath("//input[@aria-label='New name for :wave:']")
+    });
+    page.clear(&rename).unwrap();
+    page.type_text(&rename, "hello").unwrap();
+    page.wait_click("Rename", |b| button(b, "Rename"));
+    let updated = until(&mut erin, "emoji_update");
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["name"], "hello");
+    page.wait("the renamed emoji listed", |b| {
+        b.find_xpath("//input[@aria-label='New name for :hello:']")
+    });
+
+    page.wait_click("Delete :hello:", |b| {
+        b.find_xpath("//button[@aria-label='Delete :hello:']")
+    });
+    let deleted = until(&mut erin, "emoji_delete");
+    assert_eq!(deleted["id"], id.as_str());
+    page.wait_visible("the empty list", "#emoji-list .note");
     assert_clean_console(&page);
 }

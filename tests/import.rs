@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Client, Server, binary, test_config};
+use common::{Client, Server, binary, gif, png, test_config};
 use originchats_server::model::Roles;
 use serde_json::{Value, json};
 
@@ -345,6 +345,304 @@ fn invalid_json_names_the_file_and_imports_nothing() {
     assert!(err.contains("nothing was imported"), "{err}");
 
     // Nothing from the valid users.json got in either.
+    let out = Command::new(binary())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["admin", "users"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no accounts yet\n");
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// One `GET` on the real server: the status line, the headers (lower-cased names) and
+/// the body's bytes.
+fn get(server: &Server, path: &str) -> (String, BTreeMap<String, String>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default().to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+/// The base fixture plus the original server's media: attachments (one posted with
+/// `r2`, a fresh unposted one, and ones to skip), emojis and an icon named by its config.
+fn media_fixture(root: &Path) -> PathBuf {
+    let db = fixture(root);
+    let now = now();
+    let posted = png(3, 2, 100_000);
+    // r2 carries the attachment as the original server stores it (absolute old URL).
+    let stored = json!({"id": "a-posted", "name": "cat.png", "mime_type": "image/png",
+        "size": posted.len(), "url": "http://old.example:5613/attachments/a-posted",
+        "expires_at": now + 86400.0, "permanent": false, "width": 3, "height": 2});
+    let random = serde_json::to_string_pretty(&json!([
+        {"user": "USR:local_bob", "content": "old times", "timestamp": 1600000000, "id": "r1"},
+        {"user": "USR:local_alice", "content": "indeed", "timestamp": 1600000001, "id": "r2",
+         "attachments": [stored]}
+    ]))
+    .unwrap();
+    std::fs::write(db.join("channels/random.json"), random).unwrap();
+
+    let files = db.join("attachments");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("a-posted.png"), &posted).unwrap();
+    // The JSON claims a PNG; the bytes are text, and the bytes win.
+    std::fs::write(files.join("a-fresh.png"), "just some notes\n").unwrap();
+    std::fs::write(files.join("a-expired.png"), png(1, 1, 64)).unwrap();
+    std::fs::write(files.join("a-stale.png"), png(1, 1, 64)).unwrap();
+    // What `attachments/../outside.png` names, and a link leading out of the source.
+    std::fs::write(db.join("outside.png"), png(9, 9, 64)).unwrap();
+    std::fs::write(root.join("secret.png"), png(8, 8, 64)).unwrap();
+    std::os::unix::fs::symlink(root.join("secret.png"), files.join("a-link.png")).unwrap();
+    let entry = |id: &str, filename: &str, created: f64, expires: Option<f64>| {
+        let mut e = json!({"id": id, "filename": filename, "original_name": format!("{id}.png"),
+            "mime_type": "image/png", "size": 1, "hash": "h", "uploader_id": "USR:local_alice",
+            "uploader_name": "alice", "channel": "random", "created_at": created,
+            "permanent": true, "referenced": true});
+        if let Some(x) = expires {
+            e["expires_at"] = json!(x);
+        }
+        e
+    };
+    let attachments = json!({
+        "a-posted": entry("a-posted", "a-posted.png", now - 3.0 * 86400.0, Some(now + 86400.0)),
+        "a-fresh": entry("a-fresh", "a-fresh.png", now - 60.0, None),
+        "a-expired": entry("a-expired", "a-expired.png", now - 9.0 * 86400.0, Some(now - 10.0)),
+        "a-stale": entry("a-stale", "a-stale.png", now - 2.0 * 86400.0, Some(now + 86400.0)),
+        "a-passwd": entry("a-passwd", "../../etc/passwd", now - 60.0, None),
+        "a-up": entry("a-up", "../outside.png", now - 60.0, None),
+        "a-link": entry("a-link", "a-link.png", now - 60.0, None),
+        "a-gone": entry("a-gone", "gone.png", now - 60.0, None),
+    });
+    std::fs::write(db.join("attachments.json"), attachments.to_string()).unwrap();
+
+    let emojis = db.join("serverEmojis");
+    std::fs::create_dir_all(&emojis).unwrap();
+    std::fs::write(emojis.join("0.gif"), gif(16)).unwrap();
+    std::fs::write(emojis.join("5.png"), png(16, 16, 300)).unwrap();
+    std::fs::write(emojis.join("6.gif"), "GIF? no, text").unwrap();
+    let server_emojis = json!({
+        "0": {"name": "party", "fileName": "0.gif"},
+        "5": {"name": "cat", "fileName": "5.png"},
+        "6": {"name": "fake", "fileName": "6.gif"},
+        "7": {"name": "bad name", "fileName": "0.gif"},
+        "8": {"name": "PARTY", "fileName": "0.gif"}
+    });
+    std::fs::write(db.join("serverEmojis.json"), server_emojis.to_string()).unwrap();
+
+    let assets = db.join("serverAssets");
+    std::fs::create_dir_all(&assets).unwrap();
+    std::fs::write(assets.join("My Icon.png"), png(32, 32, 500)).unwrap();
+    // The original's config names the icon by a path whose base name is in serverAssets.
+    std::fs::write(
+        root.join("config.json"),
+        json!({"server": {"name": "old", "icon": "/home/pi/My Icon.png",
+                          "banner": "https://cdn.example/banner.png"}})
+        .to_string(),
+    )
+    .unwrap();
+    db
+}
+
+#[test]
+fn imports_attachments_emojis_and_the_icon() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = media_fixture(dir.path());
+    let data = dir.path().join("data");
+    let before = snapshot(&source);
+
+    let out = import(&data, &source);
+    assert!(out.status.success(), "{out:?}");
+    let first = summary(&out);
+    println!("{first}");
+    assert!(
+        first.contains(
+            "  attachments: 2 imported, 6 skipped
+      expired (1): a-expired
+      not in any imported message and uploaded over a day ago (1): a-stale
+      file name is not a plain name (2): a-passwd, a-up
+      file leads outside the source folder (1): a-link
+      file missing (1): a-gone
+      their URL here is /attachments/<id>; imported messages keep the attachment objects (and URLs) the original server gave them
+  emojis: 2 imported, 3 skipped
+      not a GIF, JPEG, PNG, WebP or SVG image (1): fake (6)
+      invalid name (1): bad name (7)
+      name taken (in any case) (1): PARTY (8)
+  server icon and banner: 1 imported
+      banner: the original's config gives a URL (https://cdn.example/banner.png); nothing to copy
+      a running server shows them after a restart
+"
+        ),
+        "{first}"
+    );
+    assert!(!first.contains("attachments.json"), "{first}");
+    assert!(!first.contains("serverEmojis.json"), "{first}");
+
+    // The copies: ours, named by id (the type sniffed), and nothing from outside.
+    let mut names: Vec<String> = std::fs::read_dir(data.join("attachments"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-fresh.txt", "a-posted.png"]);
+    assert_eq!(std::fs::read_dir(data.join("tmp")).unwrap().count(), 0);
+
+    // Twice is the same as once; the source is never written.
+    let copies = snapshot(&data.join("attachments"));
+    let out = import(&data, &source);
+    assert!(out.status.success(), "{out:?}");
+    let second = summary(&out);
+    assert!(
+        second.contains(
+            "  attachments: 0 imported, 8 skipped\n      already present (2): a-posted, a-fresh\n"
+        ),
+        "{second}"
+    );
+    assert!(
+        second.contains(
+            "  emojis: 0 imported, 5 skipped\n      already present (2): party (0), cat (5)\n"
+        ),
+        "{second}"
+    );
+    assert!(
+        second.contains(
+            "  server icon and banner: 0 imported, 1 skipped\n      already set, ours kept (1): icon (serverAssets/My Icon.png)\n"
+        ),
+        "{second}"
+    );
+    assert!(
+        second.ends_with("Nothing new: the data directory already had all of it.\n"),
+        "{second}"
+    );
+    assert_eq!(snapshot(&data.join("attachments")), copies);
+    assert_eq!(std::fs::read_dir(data.join("emojis")).unwrap().count(), 2);
+    assert_eq!(
+        std::fs::read_dir(data.join("server-assets"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(snapshot(&source), before, "the source folder changed");
+
+    // A real server on the imported data.
+    let posted = std::fs::read(source.join("attachments/a-posted.png")).unwrap();
+    let icon = std::fs::read(source.join("serverAssets/My Icon.png")).unwrap();
+    let emoji_png = std::fs::read(source.join("serverEmojis/5.png")).unwrap();
+    std::fs::remove_dir_all(&source).unwrap();
+    let server = Server::in_dir(dir, test_config(json!({})));
+
+    let (status, headers, body) = get(&server, "/attachments/a-posted");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(body == posted, "the attachment's bytes differ");
+    let (status, headers, body) = get(&server, "/attachments/a-fresh");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers["content-type"].starts_with("text/plain"),
+        "{headers:?}"
+    );
+    assert_eq!(body, b"just some notes\n");
+    let (status, _, _) = get(&server, "/attachments/a-expired");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let (status, headers, body) = get(&server, "/emojis/5");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(body == emoji_png, "the emoji's bytes differ");
+    let (status, headers, body) = get(&server, "/emojis/0");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(headers["content-type"], "image/gif");
+    assert_eq!(body, gif(16));
+    let (status, headers, body) = get(&server, "/server-assets/icon");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(body == icon, "the icon's bytes differ");
+    let (status, _, _) = get(&server, "/server-assets/banner");
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+
+    let mut c = server.client();
+    let handshake = c.expect("handshake");
+    assert_eq!(
+        handshake["val"]["server"]["icon"],
+        json!(format!("http://{}/server-assets/icon", server.addr)),
+        "{handshake}"
+    );
+    c.login("alice", ALICE_PASSWORD);
+    let all = reply(&mut c, json!({"cmd": "emoji_get_all"}));
+    let emojis = all["emojis"].as_object().unwrap();
+    assert_eq!(emojis.keys().collect::<Vec<_>>(), ["0", "5"], "{all}");
+    assert_eq!(emojis["0"]["name"], "party");
+    assert_eq!(emojis["5"]["name"], "cat");
+    let file = emojis["0"]["fileName"].as_str().unwrap();
+    assert!(
+        file.starts_with("emoji-") && file.ends_with(".gif"),
+        "{all}"
+    );
+    let (status, _, body) = get(&server, &format!("/emojis/{file}"));
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(body, gif(16));
+
+    c.send(json!({"cmd": "attachment_get", "attachment_id": "a-posted"}));
+    let info = common::until(&mut c, "attachment_info");
+    let expires = info["attachment"]["expires_at"].clone();
+    assert!(expires.as_f64().unwrap() > now(), "{info}");
+    assert_eq!(
+        info["attachment"],
+        json!({"id": "a-posted", "name": "a-posted.png", "mime_type": "image/png",
+               "size": posted.len(), "url": "/attachments/a-posted", "expires_at": expires,
+               "permanent": true, "width": 3, "height": 2}),
+        "{info}"
+    );
+    // The message keeps the attachment object the original server stored.
+    let history = reply(&mut c, json!({"cmd": "messages_get", "channel": "random"}));
+    assert_eq!(
+        history["messages"][1]["attachments"][0]["url"],
+        "http://old.example:5613/attachments/a-posted",
+        "{history}"
+    );
+}
+
+#[test]
+fn a_failed_import_leaves_no_copied_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = media_fixture(dir.path());
+    // Read last, after the attachments and emojis are copied: a read error there stops it.
+    std::fs::remove_file(dir.path().join("config.json")).unwrap();
+    std::fs::create_dir(dir.path().join("config.json")).unwrap();
+    let data = dir.path().join("data");
+    let out = import(&data, &source);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.json"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    for sub in ["attachments", "emojis", "server-assets", "tmp"] {
+        let left: Vec<_> = std::fs::read_dir(data.join(sub)).unwrap().collect();
+        assert!(left.is_empty(), "{sub}: {left:?}");
+    }
     let out = Command::new(binary())
         .arg("--data-dir")
         .arg(&data)

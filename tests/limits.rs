@@ -29,7 +29,11 @@ fn connections_over_the_cap_are_refused() {
 
 #[test]
 fn oversize_messages_close_with_1009() {
-    let server = Server::with(json!({"connections": {"max_message_bytes": 4096}}));
+    // Large messages of authenticated connections off: the one cap is 4096 for everyone
+    // (large messages: tests/large_messages.rs).
+    let server = Server::with(json!({"connections": {
+        "max_message_bytes": 4096, "max_large_message_bytes": 4096
+    }}));
     let mut c = server.register("alice");
     let mut watcher = server.register("bob");
     c.expect("user_join");

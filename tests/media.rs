@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Client, MockRotur, Server, err, until, with_role};
+use common::{Client, MockRotur, Server, err, gif, png, until, with_role};
 use serde_json::{Value, json};
 
 /// An HTTP answer.
@@ -87,28 +87,6 @@ fn http(
 
 fn get(server: &Server, path: &str) -> Answer {
     http(server, "GET", path, &[], b"")
-}
-
-/// A PNG of `width`×`height` (the header is real; the rest is filler) of `len` bytes.
-fn png(width: u32, height: u32, len: usize) -> Vec<u8> {
-    let mut p = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    p.extend_from_slice(&width.to_be_bytes());
-    p.extend_from_slice(&height.to_be_bytes());
-    p.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    let mut x: u32 = 2463534242;
-    while p.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p.push(x as u8);
-    }
-    p
-}
-
-fn gif(len: usize) -> Vec<u8> {
-    let mut g = b"GIF89a\x10\x00\x10\x00\x80\x00\x00".to_vec();
-    g.resize(len.max(g.len()), 0x2c);
-    g
 }
 
 /// Registers `name` on a fresh connection; returns it and its upload token.
@@ -804,6 +782,7 @@ fn server_icon_as_a_data_url_becomes_a_served_asset() {
     let update = until(&mut owner, "server_update");
     let url = format!("http://{}/server-assets/icon", server.addr);
     assert_eq!(update["icon"], url);
+    assert_eq!(owner.recv(), update, "the broadcast and the reply");
     let a = get(&server, "/server-assets/icon");
     assert_eq!(
         (a.status, a.header("Content-Type")),
@@ -820,5 +799,71 @@ fn server_icon_as_a_data_url_becomes_a_served_asset() {
     assert_eq!(
         until(&mut owner, "server_update")["banner"],
         "https://example.org/b.png"
+    );
+}
+
+#[test]
+fn an_attachment_goes_only_into_its_own_channel_and_to_its_viewers() {
+    let server = Server::start();
+    let mut owner = with_role(&server, "sam", "owner");
+    owner.send(
+        json!({"cmd": "channel_create", "name": "staff", "type": "text",
+        "permissions": {"view": ["owner"], "send": ["owner"]}}),
+    );
+    until(&mut owner, "channels_get");
+    let ready = {
+        owner.send(json!({"cmd": "session_token_create"}));
+        until(&mut owner, "session_token_create")
+    };
+    let bearer = format!("Bearer {}", ready["token"].as_str().unwrap());
+    let up = http(
+        &server,
+        "PUT",
+        "/attachments/upload?channel=staff&name=plan.pdf",
+        &[("Authorization", &bearer)],
+        b"%PDF-1.7 staff only",
+    );
+    assert_eq!(up.status, 201, "{}", String::from_utf8_lossy(&up.body));
+    let id = up.json()["attachment"]["id"].as_str().unwrap().to_string();
+    owner.send(
+        json!({"cmd": "message_new", "channel": "general", "content": "look",
+                      "attachments": [{"id": id}]}),
+    );
+    assert_eq!(
+        until(&mut owner, "error"),
+        err(
+            "message_new",
+            &format!("Attachment {id} was uploaded for another channel (staff)")
+        )
+    );
+    // A user who cannot view `staff` does not get it with a credential, and its
+    // `Content-Disposition` makes a PDF a download.
+    let (_u, token) = user(&server, "tom");
+    let path = format!("/attachments/{id}");
+    let as_tom = http(
+        &server,
+        "GET",
+        &path,
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
+    assert_eq!(as_tom.status, 404);
+    let as_owner = http(&server, "GET", &path, &[("Authorization", &bearer)], b"");
+    assert_eq!(as_owner.status, 200);
+    assert_eq!(as_owner.header("Content-Type"), Some("application/pdf"));
+    assert!(
+        as_owner
+            .header("Content-Disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    // tom may not upload where he cannot send.
+    let a = put(&server, &token, "channel=staff", &png(1, 1, 10));
+    assert_eq!(
+        (a.status, a.json()),
+        (
+            403,
+            json!({"error": "You don't have permission to send in this channel"})
+        )
     );
 }

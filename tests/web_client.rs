@@ -116,15 +116,20 @@ fn api_routes_keep_their_answers() {
     let (status, headers, _) = get(&server, "GET /info HTTP/1.1\r\n\r\n");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(header(&headers, "content-type"), "application/json");
-    for path in [
-        "/info/x",
-        "/attachments/abc",
-        "/emojis/x",
-        "/server-assets/icon",
+    // Not the page: each API path answers its own 404 (the original server's texts).
+    for (path, answer) in [
+        ("/info/x", &br#"{"error": "Not found"}"#[..]),
+        ("/webhooks/x", br#"{"error": "Not found"}"#),
+        (
+            "/attachments/abc",
+            br#"{"error":"Attachment not found or expired"}"#,
+        ),
+        ("/emojis/x", b"Emoji not found"),
+        ("/server-assets/icon", b"Server asset not found"),
     ] {
         let (status, _, body) = get(&server, &format!("GET {path} HTTP/1.1\r\n\r\n"));
         assert_eq!(status, "HTTP/1.1 404 Not Found", "{path}");
-        assert_eq!(body, br#"{"error": "Not found"}"#);
+        assert_eq!(body, answer, "{path}");
     }
     // The WebSocket upgrade on `/` still works next to the page.
     let mut c = server.client();

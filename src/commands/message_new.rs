@@ -79,7 +79,10 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
         }
     }
     if let (true, Some(list)) = (has_attachments, &req.attachments) {
-        let attachments = ctx.app.attachments_to_post(ctx.user_id, list).await?;
+        let attachments = ctx
+            .app
+            .attachments_to_post(ctx.user_id, &name, list)
+            .await?;
         let infos: Vec<Value> = attachments.iter().map(Attachment::info).collect();
         message
             .extra

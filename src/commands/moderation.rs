@@ -169,8 +169,9 @@ pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
         let text = |k: &str| info.get(k).cloned().unwrap_or_else(|| json!(""));
         json!({"cmd": "server_update", "name": text("name"), "icon": text("icon"), "banner": text("banner")})
     };
+    // Everyone, the sender included (who also gets the reply), as the original server does.
     for session in ctx.app.hub.sessions() {
-        if session.is_authenticated() && session.id != ctx.session.id {
+        if session.is_authenticated() {
             session.send(encode(&packet_for(&session.base_url.borrow())));
         }
     }

@@ -11,21 +11,16 @@ use super::upload_body::{JsonUpload, UploadLimits};
 
 const CASES_PER_PARSER: usize = 70_000;
 
-/// xorshift64: the same cases on every run, so a failure can be reproduced.
-struct XorShift(u64);
+use super::test_rng::XorShift;
 
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+/// What the seeded cases are made of.
+trait Cases {
+    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8];
+    fn soup(&mut self, tokens: &[&[u8]], pieces: usize) -> Vec<u8>;
+    fn split<'a>(&mut self, input: &'a [u8]) -> Vec<&'a [u8]>;
+}
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
+impl Cases for XorShift {
     fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
         items[self.below(items.len())]
     }

@@ -13,3 +13,5 @@ pub mod upload_body;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod test_rng;

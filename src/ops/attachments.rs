@@ -286,9 +286,12 @@ impl App {
 
     /// The attachments of a message being posted, as the message will carry them
     /// (docs/protocol.md#81-message_new step 10). Errors are the wire texts.
+    /// An attachment goes only into the channel it was uploaded for: who may download it
+    /// is decided by that channel.
     pub async fn attachments_to_post(
         &self,
         sender: &str,
+        channel: &str,
         list: &Value,
     ) -> Result<Vec<Attachment>, String> {
         if !self.config.attachments.enabled {
@@ -316,6 +319,12 @@ impl App {
             };
             if attachment.uploader_id != sender {
                 return Err("You can only attach your own uploads".into());
+            }
+            if attachment.channel != channel {
+                return Err(format!(
+                    "Attachment {id} was uploaded for another channel ({})",
+                    attachment.channel
+                ));
             }
             if !found.iter().any(|a: &Attachment| a.id == attachment.id) {
                 found.push(attachment);

@@ -12,6 +12,16 @@ pub const ROTUR_DISABLED: &str =
 pub const INVALID_PASSWORD: &str = "Invalid password";
 pub const USERNAME_TAKEN: &str = "Username already taken";
 
+/// A large message (an image) arrived while others filled the server's budget for them
+/// (`connections.large_messages_budget_bytes`); it was skipped, the connection goes on.
+pub const LARGE_MESSAGES_BUSY: &str =
+    "The server is busy receiving other large messages: try again in a moment";
+
+/// A message above `connections.max_message_bytes` for a command that takes no image.
+pub fn message_too_large(cmd: &str, max_message_bytes: usize) -> String {
+    format!("Message too large for {cmd}: at most {max_message_bytes} bytes")
+}
+
 /// A frame that is not JSON.
 pub const INVALID_JSON: &str = "Invalid JSON";
 

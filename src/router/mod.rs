@@ -4,6 +4,9 @@
 //! connection that is not authenticated yet to the authentication commands and anything
 //! else to the commands — both found in one table ([`table`]), from which the handshake's
 //! `capabilities` are derived too — and routes the reply (docs/protocol.md#2-routing-of-replies) through the hub.
+//! A message above `connections.max_message_bytes` (only an authenticated connection can
+//! send one: the transport's gate sees to that) is handled only for the commands that carry
+//! images ([`table::LARGE_COMMANDS`]); any other command gets an error instead.
 //!
 //! See `docs/architecture.md` ("Layers", "Where things go").
 
@@ -18,7 +21,7 @@ use crate::app::App;
 use crate::auth;
 use crate::commands::{CmdError, Ctx, Reply};
 use crate::hub::Session;
-use crate::protocol::errors::{AUTH_REQUIRED, unknown_command};
+use crate::protocol::errors::{AUTH_REQUIRED, message_too_large, unknown_command};
 use crate::protocol::{self, Encoded, encode, outbound};
 
 /// Handles one text frame from a client.
@@ -35,7 +38,10 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
             Some(Err(failure)) => auth::refused(app, session, failure),
         };
     };
-    if packet.cmd == "pong" {
+    let max_message_bytes = app.config.connections.max_message_bytes;
+    let too_large =
+        text.len() > max_message_bytes && !table::LARGE_COMMANDS.contains(&packet.cmd.as_ref());
+    if packet.cmd == "pong" && !too_large {
         // The answer to our heartbeat: welcome, nothing to say.
         return;
     }
@@ -45,9 +51,13 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
         user_id: &user_id,
         text,
     };
-    let outcome = match table::after_auth(&ctx, &packet.cmd).await {
-        Some(outcome) => outcome,
-        None => Err(unknown_command(&packet.cmd).into()),
+    let outcome = if too_large {
+        Err(message_too_large(&packet.cmd, max_message_bytes).into())
+    } else {
+        match table::after_auth(&ctx, &packet.cmd).await {
+            Some(outcome) => outcome,
+            None => Err(unknown_command(&packet.cmd).into()),
+        }
     };
     let reply = outcome
         .unwrap_or_else(|CmdError(text)| Reply::to_sender(&outbound::error(&packet.cmd, &text)));

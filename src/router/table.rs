@@ -19,6 +19,11 @@ use crate::config::AuthMode;
 use crate::hub::Session;
 use crate::protocol::errors::ROTUR_DISABLED;
 
+/// The commands that may come in a message above `connections.max_message_bytes` (up to
+/// `connections.max_large_message_bytes`): those that carry an image as a data URL. Any
+/// other command in such a message is refused (`router::handle_frame`).
+pub const LARGE_COMMANDS: &[&str] = &["emoji_add", "emoji_update", "server_update"];
+
 /// When a command is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {

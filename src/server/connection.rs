@@ -9,25 +9,27 @@
 //!
 //! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
 //! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
-//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave.
+//! captured by [`ReadSide`] and queued on the outbox, so frames never interleave; what it
+//! reads passes the [`super::message_gate`] first, which decides about large messages
+//! before tungstenite buffers them.
 
 use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, error::CapacityError};
+use async_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
 use futures_rustls::server::TlsStream;
 use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
+use super::message_gate::TooBig;
+use super::read_side::{self, ReadSide};
 use super::transport::{self, Link};
 use super::{frames, http, media_routes, session_route, tls_page, upload_route, web};
 use crate::app::App;
@@ -236,18 +238,16 @@ async fn websocket<S: Link>(
     }
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .max_message_size(Some(limits.max_message_bytes))
-        .max_frame_size(Some(limits.max_message_bytes));
+        // The gate keeps smaller messages (and all before authentication) to
+        // max_message_bytes; only what passes it can be this large.
+        .max_message_size(Some(limits.max_large_message_bytes))
+        .max_frame_size(Some(limits.max_large_message_bytes));
     let session = app.hub.open(peer);
     session_route::remember_cookie(&session, cookie);
     *session.base_url.borrow_mut() = base_url.into();
     let (reading, writing) = stream.split();
-    let read_side = ReadSide {
-        stream: reading,
-        session: session.clone(),
-    };
-    let ws =
-        WebSocketStream::from_partially_read(read_side, rest, Role::Server, Some(config)).await;
+    let read_side = ReadSide::new(&app, &session, reading, rest);
+    let ws = WebSocketStream::from_raw_socket(read_side, Role::Server, Some(config)).await;
     log::info!(
         "connection {} from {peer} opened ({}{} open)",
         session.id,
@@ -279,43 +279,6 @@ impl Drop for Cleanup {
     }
 }
 
-/// The socket as the WebSocket reader sees it: reads go to the socket, writes (pong
-/// replies) are queued on the outbox for the writer.
-struct ReadSide<R> {
-    stream: R,
-    session: Rc<Session>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl<R> AsyncWrite for ReadSide<R> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.session
-            .push(Outgoing::Raw(Bytes::copy_from_slice(buf)));
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 async fn read_loop(
     app: &Rc<App>,
     session: &Rc<Session>,
@@ -325,7 +288,10 @@ async fn read_loop(
         let message = match ws.next().await {
             None => return "closed by the peer".into(),
             Some(Ok(m)) => m,
-            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+            Some(Err(e)) => {
+                let Some((size, max_size)) = too_big(&e) else {
+                    return format!("protocol error: {e}").into();
+                };
                 log::warn!(
                     "connection {} ({}): message of {size} bytes exceeds {max_size}",
                     session.id,
@@ -334,10 +300,17 @@ async fn read_loop(
                 session.push(Outgoing::Close(1009, "message too big"));
                 return closing(session).await;
             }
-            Some(Err(e)) => return format!("protocol error: {e}").into(),
         };
         session.last_seen.set(Instant::now());
+        let data_len = match &message {
+            Message::Text(text) => Some(text.len()),
+            Message::Binary(bytes) => Some(bytes.len()),
+            _ => None,
+        };
+        // The start of a large message cut short: its sender has been told already.
+        let cut = data_len.is_some() && ws.get_mut().delivered();
         match message {
+            _ if cut => {}
             // Boxed: an idle connection's task then does not reserve room for the largest
             // command handler; the box lives only while a packet is handled.
             Message::Text(text) => {
@@ -355,9 +328,27 @@ async fn read_loop(
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
+        if let Some(len) = data_len {
+            ws.get_mut().handled(len);
+            if len > app.config.connections.max_message_bytes {
+                ws = read_side::renew(ws).await;
+            }
+        }
         if session.outbox.is_closed() {
             return closing(session).await;
         }
+    }
+}
+
+/// The size and limit of a message refused for its size, by the gate or by tungstenite.
+fn too_big(error: &WsError) -> Option<(usize, usize)> {
+    let wide = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    match error {
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            Some((*size, *max_size))
+        }
+        WsError::Io(e) => TooBig::of(e).map(|big| (wide(big.size), wide(big.max))),
+        _ => None,
     }
 }
 

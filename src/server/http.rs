@@ -16,7 +16,7 @@ const MAX_HEAD: usize = 8 * 1024;
 const MAX_HEADERS: usize = 32;
 
 const CORS: &str = "Access-Control-Allow-Origin: *\r\n\
-Access-Control-Allow-Methods: GET, HEAD, OPTIONS, POST\r\n\
+Access-Control-Allow-Methods: GET, HEAD, OPTIONS, POST, PUT\r\n\
 Access-Control-Allow-Headers: Content-Type, Authorization, Range\r\n\
 Access-Control-Expose-Headers: Content-Length, Content-Type, Cache-Control\r\n";
 

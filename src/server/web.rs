@@ -73,11 +73,15 @@ const ASSETS: &[File] = &[
     asset!("main.js", JAVASCRIPT),
     asset!("abilities.js", JAVASCRIPT),
     asset!("actions.js", JAVASCRIPT),
+    asset!("attachments.js", JAVASCRIPT),
     asset!("auth.js", JAVASCRIPT),
     asset!("channels.js", JAVASCRIPT),
     asset!("composer.js", JAVASCRIPT),
     asset!("dom.js", JAVASCRIPT),
     asset!("editing.js", JAVASCRIPT),
+    asset!("emoji-admin.js", JAVASCRIPT),
+    asset!("emoji-complete.js", JAVASCRIPT),
+    asset!("emojis.js", JAVASCRIPT),
     asset!("identity.js", JAVASCRIPT),
     asset!("kept.js", JAVASCRIPT),
     asset!("layout.js", JAVASCRIPT),
@@ -98,6 +102,7 @@ const ASSETS: &[File] = &[
     asset!("state.js", JAVASCRIPT),
     asset!("storage.js", JAVASCRIPT),
     asset!("typing.js", JAVASCRIPT),
+    asset!("uploads.js", JAVASCRIPT),
 ];
 
 /// The first path segments of the HTTP API (served elsewhere, or not at all): below them an

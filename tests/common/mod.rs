@@ -565,3 +565,26 @@ pub fn until(c: &mut Client, cmd: &str) -> Value {
         }
     }
 }
+
+/// A PNG of `width`×`height` (the header is real; the rest is filler) of `len` bytes.
+pub fn png(width: u32, height: u32, len: usize) -> Vec<u8> {
+    let mut p = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    p.extend_from_slice(&width.to_be_bytes());
+    p.extend_from_slice(&height.to_be_bytes());
+    p.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let mut x: u32 = 2463534242;
+    while p.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p.push(x as u8);
+    }
+    p
+}
+
+/// A GIF header (16×16), padded to `len` bytes.
+pub fn gif(len: usize) -> Vec<u8> {
+    let mut g = b"GIF89a\x10\x00\x10\x00\x80\x00\x00".to_vec();
+    g.resize(len.max(g.len()), 0x2c);
+    g
+}

@@ -338,8 +338,19 @@ impl Browser {
 
     /// Polls `check` until it gives a value or the deadline passes (then panics with
     /// `what`; the test's guard saves screenshots).
-    pub fn wait<T>(&self, what: &str, mut check: impl FnMut(&Browser) -> Option<T>) -> T {
-        let deadline = Instant::now() + WAIT;
+    pub fn wait<T>(&self, what: &str, check: impl FnMut(&Browser) -> Option<T>) -> T {
+        self.wait_up_to(WAIT, what, check)
+    }
+
+    /// [`Browser::wait`] for something that takes many round trips (paging through a long
+    /// history), with a deadline of `limit`.
+    pub fn wait_up_to<T>(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut check: impl FnMut(&Browser) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(v) = check(self) {
                 return v;

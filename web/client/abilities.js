@@ -2,12 +2,17 @@
 // whether the server offers the command at all. The page offers only that; the server
 // still decides.
 
-import { allowed } from './permissions.js';
+import { allowed, hasServerPermission } from './permissions.js';
 import { channelByName, state } from './state.js';
 
 /** `allowed` for the reader. */
 export function mayIn(channel, action) {
   return allowed(channel, action, state.me?.roles);
+}
+
+/** Whether the reader holds server permission `perm`. */
+export function hasPermission(perm) {
+  return hasServerPermission(state.me?.roles, state.roles, perm);
 }
 
 /** Whether the reader may do `action` (to `msg`, for message actions) in the open channel. */
@@ -21,6 +26,8 @@ export function can(action, msg) {
     case 'delete': return (mine ? mayIn(channel, 'delete_own') : mayIn(channel, 'delete'))
       && state.caps.has('message_delete');
     case 'pin': return mayIn(channel, 'pin') && state.caps.has('message_pin');
+    case 'attachment_delete': return state.caps.has('attachment_delete') && (mine || hasPermission('manage_messages'));
+    case 'emojis': return state.caps.has('emoji_add') && hasPermission('manage_server');
     default: return false;
   }
 }

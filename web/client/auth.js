@@ -16,12 +16,15 @@ import { renderChannels } from './channels.js';
 import { clearAllTyping } from './typing.js';
 import { closePanel } from './panels.js';
 import { closePicker } from './reactions.js';
+import { requestEmojis } from './emojis.js';
 
 export function onClosed(willRetry, delay) {
   const wasAuthed = state.authed;
   state.authed = false;
   state.pendingAuth = null;
   state.typedLogin = null;
+  // The upload token belonged to that connection.
+  state.uploadToken = null;
   if (!$('auth-view').hidden) setAuthBusy(false);
   updateComposer();
   if (willRetry) {
@@ -34,6 +37,7 @@ export function onHandshake(val) {
   state.caps = new Set(Array.isArray(val.capabilities) ? val.capabilities : []);
   state.authMode = typeof val.auth_mode === 'string' ? val.auth_mode : 'rotur';
   state.limits = val.limits ?? {};
+  state.attachments = val.attachments && typeof val.attachments === 'object' ? val.attachments : {};
   applyServer(val.server);
   if (state.memoryLogin) {
     state.pendingAuth = 'memory';
@@ -124,6 +128,7 @@ export async function onSessionToken(token) {
 
 export function onReady(p) {
   state.me = p.user && typeof p.user === 'object' ? p.user : { username: '' };
+  state.uploadToken = typeof p.upload_token === 'string' && p.upload_token ? p.upload_token : null;
   const mode = state.pendingAuth;
   const typed = state.typedLogin;
   state.pendingAuth = null;
@@ -148,6 +153,8 @@ export function onReady(p) {
   conn.send({ cmd: 'users_list' });
   conn.send({ cmd: 'users_online' });
   if (state.caps.has('unreads_get')) conn.send({ cmd: 'unreads_get' });
+  if (state.caps.has('roles_list')) conn.send({ cmd: 'roles_list' });
+  requestEmojis();
   if (reconnect) toast('Reconnected.');
 }
 
@@ -174,6 +181,7 @@ async function logout() {
  * draft, or who was typing), so the next person to log in here starts clean. */
 function forgetAccount() {
   state.me = null;
+  state.uploadToken = null;
   state.everAuthed = false;
   state.history.clear();
   state.channels = [];

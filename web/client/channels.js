@@ -13,6 +13,7 @@ import { renderMessages } from './log.js';
 import { cancelReply, updateComposer } from './composer.js';
 import { renderTyping } from './typing.js';
 import { closeDrawers } from './layout.js';
+import { clearUploads } from './uploads.js';
 
 export function onChannels(list) {
   if (!Array.isArray(list)) return;
@@ -56,6 +57,7 @@ export function openChannel(name, refresh = false) {
   const changed = name !== state.current || refresh;
   if (name !== state.current) {
     cancelReply();
+    clearUploads();
     state.editing = null;
     if (state.current) settle(state.current);
   }

@@ -1,6 +1,7 @@
 // Writing messages: the composer (Enter sends, Shift+Enter a new line, Up in an empty box
 // edits the last own message), replying, the typing signal, and keeping text the server
-// refused so that nothing typed is lost.
+// refused so that nothing typed is lost. A message with files waits for their uploads;
+// `:name:` of a custom emoji goes out as its token.
 
 import { $, h, replace } from './dom.js';
 import { channelByName, conn, state } from './state.js';
@@ -10,6 +11,11 @@ import { currentList, findMessage } from './kept.js';
 import { snippet } from './render.js';
 import { toast } from './notices.js';
 import { startEdit } from './editing.js';
+import { encodeEmojis } from './emojis.js';
+import { closeCompletion, completionKey, updateCompletion } from './emoji-complete.js';
+import {
+  clearUploads, pendingUploads, restoreUploads, takeUploads, uploadsOffered,
+} from './uploads.js';
 
 const TYPING_SEND_EVERY_MS = 4000;
 const DEFAULT_MAX_CHARS = 2000;
@@ -22,28 +28,54 @@ export function updateComposer() {
   const input = $('message-input');
   input.disabled = !ok;
   $('send-button').disabled = !ok;
+  $('attach-input').disabled = !ok;
+  $('attach').hidden = !uploadsOffered();
+  $('emojis-button').hidden = !can('emojis');
   input.placeholder = !state.authed ? 'Reconnecting…'
     : ok ? `Message #${channel.display_name || channel.name}` : 'You cannot send messages in this channel';
   $('pins-button').hidden = !state.caps.has('messages_pinned');
   $('search-form').hidden = !state.caps.has('messages_search');
 }
 
-function send() {
+/** Whether a send is waiting for its files' uploads. */
+let waiting = false;
+
+async function send() {
   const input = $('message-input');
-  const content = input.value.trim();
-  if (!content || !state.current) return;
+  const channel = state.current;
+  const typed = input.value.trim();
+  const files = pendingUploads();
+  if ((!typed && !files.length) || !channel || waiting) return;
+  const content = encodeEmojis(typed);
   const max = Number(state.limits.post_content) || DEFAULT_MAX_CHARS;
   if ([...content].length > max) {
     toast(`Messages can be at most ${max} characters.`);
     return;
   }
-  const packet = { cmd: 'message_new', channel: state.current, content };
+  if (files.some((f) => f.status === 'failed')) {
+    toast('A file could not be uploaded: remove it to send.');
+    return;
+  }
+  if (files.some((f) => f.status === 'uploading')) {
+    waiting = true;
+    $('send-button').textContent = 'Sending when uploaded…';
+    await Promise.all(files.map((f) => f.done));
+    waiting = false;
+    $('send-button').textContent = 'Send';
+    // What is typed by now goes too; a channel changed meanwhile cancels.
+    if (state.current === channel) send();
+    return;
+  }
+  const packet = { cmd: 'message_new', channel, content };
+  if (files.length) packet.attachments = files.map((f) => ({ id: f.info.id }));
   if (state.replyTo) packet.reply_to = state.replyTo.id;
   if (!conn.send(packet)) {
     toast('Not connected: the message was not sent.');
     return;
   }
-  state.unconfirmed = { content, replyTo: state.replyTo };
+  state.unconfirmed = { content, typed, replyTo: state.replyTo, files };
+  closeCompletion();
+  takeUploads(files);
   input.value = '';
   autosize();
   cancelReply();
@@ -52,23 +84,27 @@ function send() {
 
 /** An own message with `content` was stored: it is no longer at risk. */
 export function confirmSent(content) {
-  if (state.unconfirmed && state.unconfirmed.content === content) state.unconfirmed = null;
+  const sent = state.unconfirmed;
+  if (sent && sent.content === content) state.unconfirmed = null;
   // A refusal of something else (a typing packet) may have restored this text: it went through.
   const input = $('message-input');
-  if (input.value === content) {
+  if (input.value && (input.value === content || (sent && sent.content === content && input.value === sent.typed))) {
     input.value = '';
     autosize();
   }
 }
 
 /** The server refused the last message: its text (and reply) go back into the composer,
- * unless something new has been typed there since. */
-export function restoreUnconfirmed() {
+ * unless something new has been typed there since, and its files unless `withFiles` is
+ * false (the server refused them). */
+export function restoreUnconfirmed(withFiles = true) {
   const lost = state.unconfirmed;
   state.unconfirmed = null;
   const input = $('message-input');
-  if (!lost || input.value) return;
-  input.value = lost.content;
+  if (!lost) return;
+  if (withFiles) restoreUploads(lost.files);
+  if (input.value) return;
+  input.value = lost.typed;
   autosize();
   if (lost.replyTo) {
     const msg = findMessage(state.current, lost.replyTo.id);
@@ -85,6 +121,7 @@ export function autosize() {
 
 function onInput() {
   autosize();
+  updateCompletion();
   const now = Date.now();
   if ($('message-input').value.trim() && now - state.lastTypingSent > TYPING_SEND_EVERY_MS
       && state.caps.has('typing') && state.current) {
@@ -105,6 +142,7 @@ export function clearComposer() {
   cancelReply();
   state.unconfirmed = null;
   $('message-input').value = '';
+  clearUploads();
   autosize();
 }
 
@@ -120,7 +158,9 @@ export function wireComposer() {
   });
   const input = $('message-input');
   input.addEventListener('input', onInput);
+  input.addEventListener('blur', closeCompletion);
   input.addEventListener('keydown', (e) => {
+    if (completionKey(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       send();

@@ -7,6 +7,7 @@ import { $, h } from './dom.js';
 import { conn, state } from './state.js';
 import { findMessage } from './kept.js';
 import { messageNode, replaceMessageNode } from './log.js';
+import { decodeEmojis, encodeEmojis } from './emojis.js';
 
 /** The open edit box's text and caret, while `state.editing` names its message. */
 let draft = { text: '', start: 0, end: 0 };
@@ -17,7 +18,8 @@ export function startEdit(msg, focus) {
   state.editing = null;
   // One edit box at a time: the one open elsewhere closes unsaved.
   if (other) replaceMessageNode(other);
-  const text = msg.content ?? '';
+  // Custom emojis are edited as `:name:`, as they were typed.
+  const text = decodeEmojis(msg.content);
   draft = { text, start: text.length, end: text.length };
   showEditBox(msg, focus);
 }
@@ -51,7 +53,7 @@ function showEditBox(msg, focus) {
     replaceMessageNode(findMessage(state.current, msg.id) ?? msg);
   };
   const save = () => {
-    const content = input.value.trim();
+    const content = encodeEmojis(input.value.trim());
     if (!content) return;
     if (content !== msg.content) conn.send({ cmd: 'message_edit', id: msg.id, channel: state.current, content });
     msg.content = content;

@@ -11,6 +11,7 @@ import { act } from './actions.js';
 import { editBoxState, restoreEdit } from './editing.js';
 import { maybeLoadNewer, maybeLoadOlder, requestNewest } from './paging.js';
 import { toast } from './notices.js';
+import { emojiToken, reactionFace } from './emojis.js';
 
 /** How close to the bottom (in pixels) still counts as reading the newest messages. */
 const AT_BOTTOM_PX = 60;
@@ -25,8 +26,20 @@ export const messageCtx = {
   can,
   find: (id) => currentList().find((m) => m.id === id) ?? null,
   act: (action, msg, arg) => act(action, msg, arg),
-  markdown: { isMe },
+  markdown: { isMe, emoji: emojiToken },
+  reactionFace,
+  sized: () => keepPinned(),
 };
+
+/** Whether the reader was at the bottom of the log when it last scrolled: an image that
+ * loads later grows the log without a scroll event, and must not leave them above it. */
+let pinned = true;
+
+/** Back to the bottom after the log grew, if the reader was there. */
+export function keepPinned() {
+  const log = $('log');
+  if (pinned) log.scrollTop = log.scrollHeight;
+}
 
 export function dayOf(msg) {
   return new Date(Number(msg.timestamp) * 1000).toDateString();
@@ -128,6 +141,7 @@ export function jumpTo(id) {
 
 export function wireLog() {
   $('log').addEventListener('scroll', () => {
+    pinned = isAtBottom();
     maybeLoadOlder();
     maybeLoadNewer();
   }, { passive: true });

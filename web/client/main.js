@@ -16,6 +16,8 @@ import { closePicker, isPickerOpen, wirePicker } from './reactions.js';
 import { closePanel, isPanelOpen, wirePanels } from './panels.js';
 import { wireProfile } from './profile.js';
 import { closeDrawers, wireLayout } from './layout.js';
+import { wireUploads } from './uploads.js';
+import { wireEmojiAdmin } from './emoji-admin.js';
 
 /** Escape closes the innermost thing open: the picker, else the panel, else a drawer
  * (unless a text box already used it, to cancel an edit or a reply). */
@@ -34,6 +36,8 @@ wireLayout();
 wireProfile();
 wireChannels();
 wirePicker();
+wireUploads();
+wireEmojiAdmin();
 document.addEventListener('keydown', onEscape);
 banner('Connecting…');
 conn.start({ packet: onPacket, closed: onClosed });

@@ -1,6 +1,6 @@
 // The safe markdown subset of messages: **bold**, *italic* / _italic_, `inline code`,
-// ```code blocks```, [text](https://…) and bare http(s) links (opened in a new tab), and
-// @mentions. The result is built from elements and text nodes only: no HTML is parsed, so
+// ```code blocks```, [text](https://…) and bare http(s) links (opened in a new tab),
+// @mentions, and custom emoji tokens. The result is built from elements and text nodes only: no HTML is parsed, so
 // nothing a user types can become markup or script.
 
 import { h } from './dom.js';
@@ -14,6 +14,7 @@ const INLINE = new RegExp(
     '\\[([^\\]\\n]+)\\]\\((https?://[^\\s)]+)\\)', // 5, 6 link with text
     '(https?://[^\\s<>]+[^\\s<>.,;:!?)\\]\'"])', // 7 bare link
     '(?<![A-Za-z0-9_])@([A-Za-z0-9_]+(?::[A-Za-z0-9_]+)?)', // 8 mention
+    'originChats:<emoji>//([^/\\s]+)/(\\S+)', // 9, 10 custom emoji: host, id
   ].join('|'),
   'g',
 );
@@ -52,6 +53,8 @@ function inline(text, out, opts, depth = 0) {
     } else if (m[8] !== undefined) {
       const me = opts.isMe?.(m[8]);
       out.append(h('span', { class: me ? 'mention self' : 'mention' }, '@' + (opts.nameOf?.(m[8]) ?? m[8])));
+    } else if (m[9] !== undefined) {
+      out.append(opts.emoji?.(m[9], m[10], m[0]) ?? m[0]);
     }
   }
   if (last < text.length) out.append(text.slice(last));
@@ -59,7 +62,8 @@ function inline(text, out, opts, depth = 0) {
 
 /**
  * Renders message content into a fragment. `opts.isMe(name)` says whether a mention names
- * the reader (highlighted); `opts.nameOf(name)` gives the display name of a mention.
+ * the reader (highlighted); `opts.nameOf(name)` gives the display name of a mention;
+ * `opts.emoji(host, id, token)` what a custom emoji token shows.
  */
 export function render(content, opts = {}) {
   const out = document.createDocumentFragment();

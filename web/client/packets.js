@@ -14,8 +14,12 @@ import { onHistory } from './paging.js';
 import { onMessageDelete, onMessageEdit, onMessageNew, onPin, onReaction } from './live.js';
 import { showPanel } from './panels.js';
 import { onTyping } from './typing.js';
-import { restoreUnconfirmed } from './composer.js';
+import { restoreUnconfirmed, updateComposer } from './composer.js';
 import { markNicknameInvalid } from './profile.js';
+import { onAttachmentDeleted } from './attachments.js';
+import { onEmojiPacket } from './emojis.js';
+import { refreshEmojiPanel } from './emoji-admin.js';
+import { renderMessages } from './log.js';
 
 export function onPacket(p) {
   const cmd = p.cmd ?? p.type;
@@ -58,16 +62,35 @@ export function onPacket(p) {
       restoreUnconfirmed();
       return toast(`Slow down: try again in ${Math.ceil(Number(p.length || 1000) / 1000)} s.`);
     case 'disconnect': return toast(String(p.reason ?? 'Disconnected by the server'));
+    case 'attachment_deleted': return onAttachmentDeleted(p);
+    case 'roles_list': return onRoleDefinitions(p.roles);
+    case 'emoji_get_all': case 'emoji_add': case 'emoji_update': case 'emoji_delete':
+      return onEmojis(p);
     case 'error': return onError(p);
     default: return undefined;
   }
+}
+
+/** The role definitions: what the reader's roles allow on the server may have changed. */
+function onRoleDefinitions(roles) {
+  if (!roles || typeof roles !== 'object') return;
+  state.roles = roles;
+  updateComposer();
+  renderMessages('keep');
+}
+
+function onEmojis(p) {
+  if (!onEmojiPacket(p)) return;
+  renderMessages('keep');
+  refreshEmojiPanel();
 }
 
 function onError(p) {
   const text = String(p.val ?? 'Something went wrong');
   // Staying logged in is a convenience: its failures fall back to the login form quietly.
   if (p.src === 'session_token_create' || p.src === 'token_login') return;
-  if (p.src === 'message_new') restoreUnconfirmed();
+  // Files the server no longer has are not put back.
+  if (p.src === 'message_new') restoreUnconfirmed(!/^Attachment/.test(text));
   if (p.src === 'nickname_update') markNicknameInvalid();
   toast(text);
 }

@@ -24,3 +24,15 @@ export function allowed(channel, action, roles) {
   }
   return false;
 }
+
+/** Server permission `perm` (PROTOCOL.md §7.3 A) for a user with `roles`, given the role
+ * definitions `defs` (the `roles_list` map): `owner`, or a role granting it or
+ * `administrator`. */
+export function hasServerPermission(roles, defs, perm) {
+  if (!Array.isArray(roles) || !roles.length) return false;
+  if (roles.includes('owner')) return true;
+  return roles.some((r) => {
+    const granted = defs?.[r]?.permissions;
+    return Array.isArray(granted) && (granted.includes('administrator') || granted.includes(perm));
+  });
+}

@@ -1,10 +1,11 @@
-// The reaction picker: a small dialog of common emoji next to the message's React button.
-// Picking one the reader already used takes it back.
+// The reaction picker: a small dialog of common emoji and the server's custom ones next to
+// the message's React button. Picking one the reader already used takes it back.
 
 import { $, h, replace } from './dom.js';
 import { state } from './state.js';
 import { EMOJI } from './render.js';
 import { act } from './actions.js';
+import { emojiImage, reactionKey } from './emojis.js';
 
 /** The gap (in pixels) kept between the picker and the window's edges or its button. */
 const MARGIN_PX = 8;
@@ -12,17 +13,17 @@ const GAP_PX = 4;
 
 export function openPicker(msg, anchor) {
   const picker = $('emoji-picker');
-  replace(picker, EMOJI.map(([emoji, name]) => h('button', {
-    type: 'button',
-    class: 'emoji',
-    'aria-label': `${emoji} ${name}`,
-    title: name,
-    onclick: () => {
-      const mine = (msg.reactions?.[emoji] ?? []).includes(state.me?.username);
-      act(mine ? 'unreact' : 'react', msg, emoji);
-      closePicker(true);
-    },
-  }, emoji)));
+  const pick = (emoji) => {
+    const mine = (msg.reactions?.[emoji] ?? []).includes(state.me?.username);
+    act(mine ? 'unreact' : 'react', msg, emoji);
+    closePicker(true);
+  };
+  const button = (emoji, label, face) => h('button', {
+    type: 'button', class: 'emoji', 'aria-label': label, title: label, onclick: () => pick(emoji),
+  }, face);
+  replace(picker,
+    EMOJI.map(([emoji, name]) => button(emoji, `${emoji} ${name}`, emoji)),
+    [...state.emojis].map(([id, e]) => button(reactionKey(id), `:${e.name}:`, emojiImage(id))));
   picker.hidden = false;
   picker.returnFocus = anchor ?? null;
   const rect = anchor ? anchor.getBoundingClientRect() : { left: 20, bottom: 100, top: 100 };

@@ -3,6 +3,8 @@
 
 import { h } from './dom.js';
 import { render } from './markdown.js';
+import { attachmentsElement } from './attachments.js';
+import { decodeEmojis } from './emojis.js';
 
 /** Common reactions offered by the picker. */
 export const EMOJI = [
@@ -19,7 +21,7 @@ const dateFormat = new Intl.DateTimeFormat(undefined, {
 
 /** A short, single-line preview of message content. */
 export function snippet(content, max = 80) {
-  const flat = String(content ?? '').replace(/\s+/g, ' ').trim();
+  const flat = decodeEmojis(content).replace(/\s+/g, ' ').trim();
   return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
 }
 
@@ -66,6 +68,8 @@ export function messageElement(msg, ctx) {
   }
   el.append(head);
   el.append(h('div', { class: 'content' }, render(msg.content ?? '', ctx.markdown)));
+  const files = attachmentsElement(msg, ctx);
+  if (files) el.append(files);
 
   const reactions = msg.reactions && typeof msg.reactions === 'object' ? Object.entries(msg.reactions) : [];
   if (reactions.length) {
@@ -73,15 +77,16 @@ export function messageElement(msg, ctx) {
     for (const [emoji, users] of reactions) {
       if (!Array.isArray(users) || users.length === 0) continue;
       const reacted = users.includes(ctx.me);
+      const face = ctx.reactionFace?.(emoji) ?? { node: emoji, label: emoji };
       row.append(h('button', {
         type: 'button',
         class: 'reaction' + (reacted ? ' reacted' : ''),
         'aria-pressed': reacted ? 'true' : 'false',
-        'aria-label': `${emoji} ${users.length}`,
+        'aria-label': `${face.label} ${users.length}`,
         title: users.map(ctx.nameOf).join(', '),
         disabled: !ctx.can('react', msg),
         onclick: () => ctx.act(reacted ? 'unreact' : 'react', msg, emoji),
-      }, `${emoji} ${users.length}`));
+      }, face.node, ` ${users.length}`));
     }
     el.append(row);
   }

@@ -10,6 +10,15 @@ export const state = {
   authMode: 'cracked',
   server: {},
   limits: {},
+  // The handshake's `attachments` settings (enabled, max_size, allowed_types).
+  attachments: {},
+  // This connection's credential for HTTP uploads, from `ready`: memory only, gone with
+  // the connection.
+  uploadToken: null,
+  // Role definitions (`roles_list`), for the server permissions of the reader's roles.
+  roles: {},
+  // Custom emojis: id → { name, fileName }.
+  emojis: new Map(),
   me: null,
   authed: false,
   everAuthed: false,
