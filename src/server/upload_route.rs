@@ -338,6 +338,9 @@ impl<'a, S: AsyncRead + Unpin> Body<'a, S> {
         if self.left == 0 {
             return Ok(None);
         }
+        // A socket with data waiting is read without ever waiting, so an upload arriving
+        // fast would keep the executor to itself: let the chat go first between chunks.
+        futures_lite::future::yield_now().await;
         let want = usize::try_from(self.left).unwrap_or(CHUNK).min(CHUNK);
         let idle = self.idle;
         let read = self.stream.read(&mut self.buf[..want]).or(async {
