@@ -16,12 +16,16 @@ use crate::hub::{Hub, Target};
 use crate::media::files::MediaDir;
 use crate::model::Directory;
 use crate::protocol::Encoded;
-use crate::ratelimit::Limiter;
+use crate::ratelimit::{Buckets, Limiter};
 use crate::store::{Db, Store, StoreError};
 use crate::voice::Voice;
 
 /// The settings key under which `server_update` changes are stored.
 pub const SERVER_OVERRIDES: &str = "server_overrides";
+
+/// How many messages one webhook may post per minute (a burst of as many, then one every
+/// two seconds): enough for CI and alerting, not enough to flood a channel.
+pub const WEBHOOK_POSTS_PER_MINUTE: u32 = 30;
 
 /// Everything a command handler may need. Lives on the executor thread (`Rc`, `RefCell`).
 pub struct App {
@@ -40,6 +44,8 @@ pub struct App {
     pub store: Store,
     pub auth: AuthLimits,
     pub limiter: RefCell<Limiter>,
+    /// `POST /webhooks`: posts per webhook ([`WEBHOOK_POSTS_PER_MINUTE`]).
+    pub webhook_posts: RefCell<Buckets>,
     /// Who is in which voice channel (memory only).
     pub voice: RefCell<Voice>,
     /// For the limiter's clock (monotonic seconds).
@@ -90,6 +96,7 @@ impl App {
             server_overrides: RefCell::new(overrides),
             auth: AuthLimits::new(),
             limiter: RefCell::new(Limiter::new(config.rate_limiting.clone())),
+            webhook_posts: RefCell::new(Buckets::per_minute(WEBHOOK_POSTS_PER_MINUTE)),
             voice: RefCell::new(Voice::default()),
             started: Instant::now(),
             config,

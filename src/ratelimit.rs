@@ -295,3 +295,65 @@ mod tests {
         assert_eq!(l.tracked(), 0);
     }
 }
+
+/// Token buckets keyed by name (`POST /webhooks`, per webhook): `capacity` posts at once,
+/// refilled at `capacity` per minute. Only webhooks that exist get a bucket (the token is
+/// checked first), and full buckets are dropped when the map grows, so it stays small.
+#[derive(Debug)]
+pub struct Buckets {
+    capacity: f64,
+    per_second: f64,
+    /// Name → (tokens, when they were counted).
+    state: HashMap<String, (f64, f64)>,
+}
+
+impl Buckets {
+    pub fn per_minute(capacity: u32) -> Buckets {
+        let capacity = f64::from(capacity.max(1));
+        Buckets {
+            capacity,
+            per_second: capacity / WINDOW,
+            state: HashMap::new(),
+        }
+    }
+
+    /// Takes one token of `name`'s bucket at `now` (monotonic seconds), or says how many
+    /// whole seconds until one is there.
+    pub fn take(&mut self, name: &str, now: f64) -> Result<(), u64> {
+        if self.state.len() >= 1024 && !self.state.contains_key(name) {
+            let (capacity, per_second) = (self.capacity, self.per_second);
+            self.state
+                .retain(|_, (tokens, at)| *tokens + (now - *at) * per_second < capacity);
+        }
+        let (capacity, per_second) = (self.capacity, self.per_second);
+        let (tokens, at) = self
+            .state
+            .entry(name.to_string())
+            .or_insert((capacity, now));
+        *tokens = (*tokens + (now - *at).max(0.0) * per_second).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::Buckets;
+
+    #[test]
+    fn a_bucket_empties_then_refills() {
+        let mut b = Buckets::per_minute(30);
+        for _ in 0..30 {
+            assert_eq!(b.take("w", 0.0), Ok(()));
+        }
+        assert_eq!(b.take("w", 0.0), Err(2));
+        assert_eq!(b.take("other", 0.0), Ok(()));
+        assert_eq!(b.take("w", 2.0), Ok(()));
+        assert_eq!(b.take("w", 2.0), Err(2));
+    }
+}

@@ -26,6 +26,7 @@ pub mod unreads;
 pub mod user_update;
 pub mod users;
 pub mod voice;
+pub mod webhooks;
 
 use std::borrow::Cow;
 use std::rc::Rc;

@@ -13,7 +13,7 @@ use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
     Ctx, Outcome, attachments, channels, emojis, history, message_delete, message_edit,
     message_new, moderation, ping, pings, pins, profile, reactions, roles, server_info, slash,
-    status, typing, unreads, user_update, users, voice,
+    status, typing, unreads, user_update, users, voice, webhooks,
 };
 use crate::config::AuthMode;
 use crate::hub::Session;
@@ -194,6 +194,12 @@ command_table! {
         "unreads_get" => unreads::unreads_get(ctx).await,
         "users_list" => users::users_list(ctx),
         "users_online" => users::users_online(ctx),
+        "webhook_create" => webhooks::webhook_create(ctx).await,
+        "webhook_get" => webhooks::webhook_get(ctx).await,
+        "webhook_list" => webhooks::webhook_list(ctx).await,
+        "webhook_update" => webhooks::webhook_update(ctx).await,
+        "webhook_delete" => webhooks::webhook_delete(ctx).await,
+        "webhook_regenerate" => webhooks::webhook_regenerate(ctx).await,
     }
 }
 
@@ -211,14 +217,15 @@ mod tests {
     }
 
     /// The handshake's list: 64 commands after authentication before the media commands
-    /// (3 attachment and 6 emoji commands), plus the authentication commands of the mode.
+    /// (3 attachment and 6 emoji commands) and the 6 webhook commands, plus the
+    /// authentication commands of the mode.
     #[test]
     fn capabilities_per_mode() {
         let after_auth = COMMANDS
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 64 + 9);
+        assert_eq!(after_auth, 64 + 9 + 6);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();

@@ -31,7 +31,9 @@ use smol::net::TcpStream;
 use super::message_gate::TooBig;
 use super::read_side::{self, ReadSide};
 use super::transport::{self, Link};
-use super::{frames, http, media_routes, session_route, tls_page, upload_route, web};
+use super::{
+    frames, http, media_routes, session_route, tls_page, upload_route, web, webhook_route,
+};
 use crate::app::App;
 use crate::hub::Session;
 use crate::hub::outbox::Outgoing;
@@ -147,6 +149,10 @@ async fn answer<S: Link>(
     let mut unread_body = false;
     let response = if session_route::handles(&request) {
         session_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await
+    } else if webhook_route::handles(&request) {
+        let answer = webhook_route::answer(&app, &mut stream, &request).await;
+        unread_body = answer.unread_body;
+        answer.response
     } else if upload_route::handles(&request) {
         let answer = upload_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await;
         unread_body = answer.unread_body;

@@ -17,6 +17,7 @@ pub mod tls_page;
 pub mod transport;
 pub mod upload_route;
 pub mod web;
+pub mod webhook_route;
 
 use std::cell::Cell;
 use std::net::{SocketAddr, TcpListener};

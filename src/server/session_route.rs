@@ -37,7 +37,7 @@ pub async fn answer<S: AsyncRead + Unpin>(
         Response::error("403 Forbidden", "Cross-origin request refused")
     } else if request.method == "POST" {
         let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
-        match read_body(stream, request, limit).await {
+        match read_body(stream, request, limit, MAX_LEN).await {
             Ok(body) => set_cookie(app, &body, secure).await,
             Err(refusal) => refusal,
         }
@@ -107,12 +107,13 @@ pub(super) fn cookie(request: &Request, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The request body: bounded by [`MAX_LEN`] (a larger `Content-Length` is refused unread)
-/// and by `limit` in time.
-async fn read_body<S: AsyncRead + Unpin>(
+/// The request body: at most `max` bytes (a larger `Content-Length` is refused unread, 413)
+/// and bounded by `limit` in time.
+pub(super) async fn read_body<S: AsyncRead + Unpin>(
     stream: &mut S,
     request: &Request,
     limit: Duration,
+    max: usize,
 ) -> Result<Vec<u8>, Response> {
     if request.header("transfer-encoding").is_some() {
         return Err(Response::error(
@@ -129,7 +130,7 @@ async fn read_body<S: AsyncRead + Unpin>(
     let Ok(length) = length.parse::<usize>() else {
         return Err(Response::error("400 Bad Request", "Invalid Content-Length"));
     };
-    if length > MAX_LEN {
+    if length > max {
         return Err(Response::error("413 Payload Too Large", "Body too large"));
     }
     let mut body = request.rest[..length.min(request.rest.len())].to_vec();

@@ -322,7 +322,7 @@ impl Db {
         Ok(())
     }
 
-    /// Moves a channel's history and read markers to a new name.
+    /// Moves a channel's history, read markers and webhooks to a new name.
     pub fn rename_channel_data(&self, old: &str, new: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE messages SET channel = ?2 WHERE channel = ?1",
@@ -332,15 +332,20 @@ impl Db {
             "UPDATE unreads SET channel = ?2 WHERE channel = ?1",
             params![old, new],
         )?;
+        self.conn.execute(
+            "UPDATE webhooks SET channel = ?2 WHERE channel = ?1",
+            params![old, new],
+        )?;
         Ok(())
     }
 
-    /// Deletes a channel's history and read markers.
+    /// Deletes a channel's history, read markers and webhooks.
     pub fn delete_channel_data(&self, channel: &str) -> Result<()> {
         self.conn
             .execute("DELETE FROM messages WHERE channel = ?1", params![channel])?;
         self.conn
             .execute("DELETE FROM unreads WHERE channel = ?1", params![channel])?;
+        self.delete_channel_webhooks(channel)?;
         Ok(())
     }
 

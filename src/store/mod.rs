@@ -14,6 +14,7 @@ pub mod error;
 pub mod messages;
 pub mod schema;
 pub mod session_tokens;
+pub mod webhooks;
 
 use std::cell::Cell;
 use std::rc::Rc;

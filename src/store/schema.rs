@@ -111,4 +111,17 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at REAL NOT NULL
     );
     "#,
+    // 5: webhooks (POST /webhooks posts into `channel`). Only the SHA-256 of a token is kept.
+    r#"
+    CREATE TABLE webhooks (
+        id         TEXT PRIMARY KEY,
+        channel    TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        avatar     TEXT,
+        token_hash BLOB NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,                       -- user id
+        created_at REAL NOT NULL                        -- unix seconds
+    );
+    CREATE INDEX webhooks_by_channel ON webhooks (channel);
+    "#,
 ];
