@@ -31,6 +31,7 @@ use crate::model::{Channel, ChannelKind, Message, Roles, Status, User};
 use crate::store::{Db, StoreError};
 
 mod media;
+mod webhooks;
 
 /// Examples listed per skip reason in the summary; the rest are only counted.
 const EXAMPLES: usize = 5;
@@ -39,8 +40,7 @@ const MAX_CHANNEL_NAME: usize = 100;
 /// How often the progress bar is redrawn at most.
 const REDRAW: Duration = Duration::from_millis(100);
 /// Files of features this server does not have; named in the summary when present.
-const NOT_IMPORTED: [&str; 5] = [
-    "webhooks.json",
+const NOT_IMPORTED: [&str; 4] = [
     "polls.json",
     "poll_votes.json",
     "modlog.json",
@@ -182,6 +182,7 @@ struct Source {
     unreads: Option<Map<String, Value>>,
     attachments: Option<Map<String, Value>>,
     emojis: Option<Map<String, Value>>,
+    webhooks: Option<Map<String, Value>>,
 }
 
 impl Source {
@@ -206,6 +207,7 @@ impl Source {
             unreads: object("unreads.json")?,
             attachments: object("attachments.json")?,
             emojis: object("serverEmojis.json")?,
+            webhooks: object("webhooks.json")?,
         })
     }
 }
@@ -269,6 +271,7 @@ pub struct Report {
     pub emojis: Tally,
     /// The server's icon and banner.
     pub server_assets: Tally,
+    pub webhooks: Tally,
     /// Thread metadata files and thread history files found (threads are not imported).
     threads: (usize, usize),
     /// Feature files present that are not imported.
@@ -388,6 +391,7 @@ impl fmt::Display for Report {
             (&self.attachments, "attachments"),
             (&self.emojis, "emojis"),
             (&self.server_assets, "server icon and banner"),
+            (&self.webhooks, "webhooks"),
         ] {
             if t.absent.is_none() {
                 t.write(f, label)?;
@@ -417,6 +421,7 @@ impl fmt::Display for Report {
             &self.attachments,
             &self.emojis,
             &self.server_assets,
+            &self.webhooks,
         ]
         .iter()
         .any(|t| t.changed());
@@ -489,6 +494,7 @@ fn import(
         &mut report.emojis,
     )?;
     media::import_server_assets(db, &src.root, copied, now, &mut report.server_assets)?;
+    webhooks::import_webhooks(db, src.webhooks.as_ref(), now, &mut report.webhooks)?;
     report.threads = (
         count_files(&src.root.join("threads"), ".json"),
         count_files(&src.root.join("threadMessages"), ".jsonl"),

@@ -181,8 +181,8 @@ fn imports_the_original_servers_data() {
   read markers: 2 imported, 2 skipped
       thread marker (threads are not imported) (1): USR:local_alice in thread/t1
       unknown user (1): ghost in general
+  webhooks: 0 imported
   threads: not imported (this server has no threads yet): 1 thread(s) in threads/, 1 history file(s) in threadMessages/
-  not imported (features this server does not have): webhooks.json
 Done. A server running on this data directory picks the changes up by itself.
 "
     );

@@ -508,3 +508,100 @@ fn deleting_the_channel_deletes_its_webhooks() {
     assert_eq!(status, "HTTP/1.1 401 Unauthorized");
     assert_eq!(parsed(&body), error_body("Invalid webhook token"));
 }
+
+#[test]
+fn the_originals_webhooks_are_imported_with_hashed_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("db");
+    std::fs::create_dir_all(source.join("channels")).unwrap();
+    let users = json!({"USR:local_alice": {"username": "USR:local_alice", "nickname": "alice",
+        "password_hash": bcrypt::hash("secret123", 4).unwrap(), "roles": ["owner", "user"]}});
+    let channels = json!([{"type": "text", "name": "general",
+        "permissions": {"view": ["user"], "send": ["user"]}}]);
+    let token = "0f8e7c1a-5b2d-4e3f-9a6b-1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
+    let webhooks = json!({
+        "w1": {"id": "w1", "channel": "general", "name": "CI", "token": token,
+               "created_by": "USR:local_alice", "created_at": 1700000000.5, "avatar": null},
+        "w2": {"id": "w2", "channel": "gone", "name": "Old", "token": "t2"},
+        "w3": {"id": "w3", "channel": "general", "name": "No token"},
+        "w4": "not an object"
+    });
+    for (name, value) in [
+        ("users.json", users),
+        ("channels.json", channels),
+        ("webhooks.json", webhooks),
+    ] {
+        std::fs::write(source.join(name), value.to_string()).unwrap();
+    }
+    let data = dir.path().join("data");
+    let run = || {
+        std::process::Command::new(common::binary())
+            .arg("--config")
+            .arg(data.join("no-such-config.json"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("import")
+            .arg(&source)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  webhooks: 1 imported, 3 skipped\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unknown or not a text channel (1): w2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("channel, name or token missing (1): w3"),
+        "{text}"
+    );
+    assert!(text.contains("not a JSON object (1): w4"), "{text}");
+    assert!(!text.contains(token), "{text}");
+    let again = run();
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("  webhooks: 0 imported, 4 skipped\n"),
+        "{text}"
+    );
+    assert!(text.contains("already there, ours kept (1): w1"), "{text}");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{} holds the token",
+                path.display()
+            );
+        }
+    }
+
+    // The old token posts on our server; list shows the webhook without it.
+    std::fs::remove_dir_all(&source).unwrap();
+    let server = Server::in_dir(dir, common::test_config(json!({})));
+    let mut alice = server.connected();
+    alice.login("alice", "secret123");
+    alice.sync();
+    assert_eq!(
+        alice.request(json!({"cmd": "webhook_list"})),
+        json!({"cmd": "webhook_list", "webhooks": [{"id": "w1", "channel": "general", "name": "CI",
+            "avatar": null, "created_by": "USR:local_alice", "created_at": 1700000000.5}]})
+    );
+    let (status, _) = post(
+        &server,
+        &format!("/webhooks?token={token}"),
+        r#"{"content":"still works"}"#,
+    );
+    assert_eq!(status, "HTTP/1.1 204 No Content");
+    let packet = until(&mut alice, "message_new");
+    assert_eq!(packet["message"]["content"], "still works");
+    assert_eq!(
+        packet["message"]["webhook"],
+        json!({"id": "w1", "name": "CI", "avatar": null})
+    );
+}
