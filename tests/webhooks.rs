@@ -303,7 +303,7 @@ fn a_post_arrives_as_a_message() {
             "timestamp": message["timestamp"], "id": message["id"],
             "webhook": {"id": id, "name": "CI", "avatar": "https://example.com/ci.png"},
             "pinned": false, "type": "message", "interaction": null},
-            "channel": "general", "thread_id": null, "global": true})
+            "channel": "general", "global": true})
     );
     assert_eq!(until(&mut owner, "message_new"), packet);
 
@@ -332,6 +332,7 @@ fn a_post_arrives_as_a_message() {
         r#"{"message": "third"}"#,
     );
     let third = until(&mut bob, "message_new");
+    assert_eq!(third["message"]["content"], "third");
     bob.send(json!({"cmd": "messages_get", "channel": "general"}));
     let history = until(&mut bob, "messages_get");
     let messages = history["messages"].as_array().unwrap();
@@ -410,6 +411,15 @@ fn refused_posts() {
     assert_eq!(
         parsed(&answer),
         error_body("Content-Type must be application/json")
+    );
+    // A chunked body is refused: its size is not known before reading it.
+    let (status, answer) = server.http(&format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ));
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    assert_eq!(
+        parsed(&answer),
+        error_body("Send the body with a Content-Length")
     );
     // Too big: refused before the body is read.
     let (status, answer) = server.http(&format!(

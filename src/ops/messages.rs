@@ -21,6 +21,8 @@ pub enum Posted<'a> {
     ByServer,
     /// The output of a slash command: neither `thread_id` nor `pings`.
     SlashOutput,
+    /// A webhook's message (`POST /webhooks`): neither `thread_id` nor `pings`.
+    ByWebhook,
 }
 
 /// Encodes the `message_new` broadcast of a stored message.
@@ -33,7 +35,7 @@ pub fn message_new_packet(message: &Message, dir: &Directory, posted: Posted<'_>
             computed = pings(&message.content, dir, reply_author);
             Some(&computed)
         }
-        Posted::ByServer | Posted::SlashOutput => None,
+        Posted::ByServer | Posted::SlashOutput | Posted::ByWebhook => None,
     };
     encode(&MessageNew {
         cmd: "message_new",
@@ -44,7 +46,7 @@ pub fn message_new_packet(message: &Message, dir: &Directory, posted: Posted<'_>
         },
         channel: &message.channel,
         thread_id: match posted {
-            Posted::SlashOutput => None,
+            Posted::SlashOutput | Posted::ByWebhook => None,
             Posted::ByUser { .. } | Posted::ByServer => Some(None),
         },
         global: true,

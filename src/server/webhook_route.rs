@@ -70,6 +70,9 @@ pub async fn answer<S: AsyncRead + Unpin>(app: &App, stream: &mut S, request: &R
             "Content-Type must be application/json",
         ));
     }
+    if request.header("transfer-encoding").is_some() {
+        return unread(bad_request("Send the body with a Content-Length"));
+    }
     let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
     let body = match read_body(stream, request, limit, MAX_BODY).await {
         Ok(body) => body,
@@ -111,7 +114,7 @@ async fn post(app: &App, token: &str, body: &[u8]) -> Result<(), Response> {
     {
         return Err(Response::error("404 Not Found", "Channel not found"));
     }
-    match app.post_message(message, Posted::ByServer).await {
+    match app.post_message(message, Posted::ByWebhook).await {
         Ok(packet) => {
             app.broadcast(Target::Viewers(&channel), &packet);
             Ok(())
@@ -122,10 +125,10 @@ async fn post(app: &App, token: &str, body: &[u8]) -> Result<(), Response> {
 
 /// The message a post's fields make, checked as `message_new` checks a user's.
 fn message(app: &App, webhook: &Webhook, fields: &Map<String, Value>) -> Result<Message, Response> {
-    let content = ["content", "text", "message"]
-        .iter()
-        .find_map(|k| fields.get(*k).and_then(Value::as_str).map(str::trim))
-        .filter(|c| !c.is_empty());
+    let content = ["content", "text", "message"].iter().find_map(|k| {
+        let text = fields.get(*k).and_then(Value::as_str).map(str::trim);
+        text.filter(|c| !c.is_empty())
+    });
     let embeds = match fields.get("embeds") {
         None | Some(Value::Null) => None,
         Some(Value::Array(list)) if list.is_empty() => None,
