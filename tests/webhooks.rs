@@ -272,6 +272,10 @@ fn the_token_is_not_stored_in_clear() {
         .0,
         "HTTP/1.1 204 No Content"
     );
+    // Nor in the log (the server runs with debug logging).
+    for t in [&token, &regenerated] {
+        assert_eq!(server.log_count(t), 0, "the log holds a token");
+    }
 }
 
 #[test]
