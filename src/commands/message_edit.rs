@@ -31,8 +31,12 @@ enum Edit {
 }
 
 pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
-    if let Err(limited) = ctx.rate_limit() {
-        return Ok(limited);
+    // The original's `rate_limit` answer to an edit has no `reason` (other commands' have).
+    let now = ctx.app.now();
+    if let Err(d) = ctx.app.limiter.borrow_mut().check(ctx.user_id, now) {
+        return Ok(Reply::to_sender(
+            &json!({"cmd": "rate_limit", "length": d.wait_ms}),
+        ));
     }
     let req: Request = ctx.fields_fast()?;
     let (Some(id), Some(raw)) = (given(&req.id), given(&req.content)) else {

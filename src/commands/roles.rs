@@ -1,5 +1,6 @@
 //! Managing roles (docs/protocol.md#811-roles-and-moderation): `role_create`, `role_update`, `role_delete`, `role_reorder`,
-//! `user_roles_set` (with the hierarchy check the original server lacks), and the
+//! `role_set` (the whole role replaced), `user_roles_set` (with the hierarchy check the
+//! original server lacks), and the
 //! self-assignable roles `self_role_add`, `self_role_remove`, `self_roles_list`.
 //! Every change reaches live sessions at once: permissions read the current roles.
 
@@ -94,6 +95,36 @@ fn used_by_channel(app: &App, role: &str) -> Option<String> {
             .any(|r| r == role || r == &denial);
         used.then(|| c.name().to_string())
     })
+}
+
+/// The checks of renaming role `current` to `new`, and the users whose role lists change
+/// with it (`role_update`, `role_set`).
+fn renamed_users(
+    app: &App,
+    roles: &Roles,
+    current: &str,
+    new: &str,
+) -> Result<Vec<User>, CmdError> {
+    check_role_name(new)?;
+    if new.is_empty() || roles.get(new).is_some() {
+        return Err(ROLE_ALREADY_EXISTS.into());
+    }
+    if let Some(c) = used_by_channel(app, current) {
+        return Err(format!("Cannot rename role: it is used in channel '{c}' permissions").into());
+    }
+    Ok(app
+        .dir()
+        .users()
+        .filter(|u| u.roles.iter().any(|r| r == current))
+        .map(|u| {
+            let mut u = u.clone();
+            u.roles
+                .iter_mut()
+                .filter(|r| *r == current)
+                .for_each(|r| *r = new.to_string());
+            u
+        })
+        .collect())
 }
 
 /// Saves the role map and the users whose roles changed, then makes them live and sends
@@ -209,32 +240,10 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
     if self_assignable && PROTECTED.contains(&name.as_str()) {
         return Err(format!("Role '{name}' cannot be made self-assignable").into());
     }
-    let mut users = Vec::new();
-    if let Some(new) = new_name {
-        check_role_name(new)?;
-        if new.is_empty() || roles.get(new).is_some() {
-            return Err(ROLE_ALREADY_EXISTS.into());
-        }
-        if let Some(c) = used_by_channel(ctx.app, &current) {
-            return Err(
-                format!("Cannot rename role: it is used in channel '{c}' permissions").into(),
-            );
-        }
-        users = ctx
-            .app
-            .dir()
-            .users()
-            .filter(|u| u.roles.contains(&current))
-            .map(|u| {
-                let mut u = u.clone();
-                u.roles
-                    .iter_mut()
-                    .filter(|r| **r == current)
-                    .for_each(|r| *r = new.to_string());
-                u
-            })
-            .collect();
-    }
+    let users = match new_name {
+        Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
+        None => Vec::new(),
+    };
     let Some(role) = roles.get_mut(&current) else {
         return Err(ROLE_NOT_FOUND.into());
     };
@@ -490,4 +499,75 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
     Ok(Reply::to_sender(&json!({
         "cmd": "role_permissions_set", "id": id, "name": name, "permissions": permissions, "updated": true
     })))
+}
+
+#[derive(Deserialize)]
+struct SetRequest<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    data: Option<Value>,
+}
+
+/// `data` of a `role_set` request, read as the fields of `role_update` (`name` renames).
+#[derive(Deserialize)]
+struct WholeRole<'a> {
+    #[serde(borrow)]
+    data: RoleRequest<'a>,
+}
+
+/// `role_set`: the role becomes exactly what `data` describes (a field `data` leaves out
+/// goes back to its default); its id and position stay. The checks are `role_update`'s.
+pub async fn role_set(ctx: &Ctx<'_>) -> Outcome {
+    ctx.require_permission("manage_roles")?;
+    let req: SetRequest = ctx.fields()?;
+    let Some(key) = given(&req.id).or(given(&req.name)) else {
+        return Err(ROLE_ID_OR_NAME_REQUIRED.into());
+    };
+    let Some(Value::Object(raw)) = req
+        .data
+        .as_ref()
+        .filter(|d| d.as_object().is_some_and(|m| !m.is_empty()))
+    else {
+        return Err("Role data is required".into());
+    };
+    let WholeRole { data } = ctx.fields()?;
+    let (mut roles, actor) = roles_and_actor(ctx);
+    let Some(current) = find(&roles, key) else {
+        return Err(ROLE_NOT_FOUND.into());
+    };
+    can_manage_role(&roles, &actor, &current)?;
+    let Some(old) = roles.get(&current) else {
+        return Err(ROLE_NOT_FOUND.into());
+    };
+    // Moving a role is role_reorder's, which checks every role that moves.
+    if raw
+        .get("position")
+        .is_some_and(|p| p.as_i64() != old.position)
+    {
+        return Err("A role's position is changed with role_reorder".into());
+    }
+    let new_name = given(&data.name).map(str::trim).filter(|n| *n != current);
+    let name = new_name.unwrap_or(&current).to_string();
+    if data.self_assignable == Some(true) && PROTECTED.contains(&name.as_str()) {
+        return Err(format!("Role '{name}' cannot be made self-assignable").into());
+    }
+    let mut role = Role {
+        id: old.id.clone(),
+        position: old.position,
+        ..Role::default()
+    };
+    apply_fields(&mut role, &data)?;
+    let users = match new_name {
+        Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
+        None => Vec::new(),
+    };
+    let id = role.id.clone();
+    roles.insert(current.clone(), role);
+    roles.rename(&current, name.clone());
+    save(ctx, roles, users).await?;
+    Ok(Reply::to_sender(
+        &json!({"cmd": "role_set", "id": id, "name": name, "updated": true}),
+    ))
 }

@@ -19,14 +19,18 @@ pub fn rate_limit_status(ctx: &Ctx<'_>) -> Outcome {
         let dir = ctx.app.dir();
         match req.user.as_deref() {
             None | Some("") => (ctx.user_id.to_string(), ctx.username()),
-            Some(_) => {
-                let user = target(&dir, &req)?;
+            Some(name) => {
                 let me_owner = dir
                     .user(ctx.user_id)
                     .is_some_and(|u| u.roles.iter().any(|r| r == "owner"));
-                if user.id != ctx.user_id && !me_owner {
+                let user = dir.resolve(name);
+                // As the original: a non-owner learns nothing of others, not even whether
+                // they exist.
+                let is_self = user.is_some_and(|u| u.id == ctx.user_id);
+                if !is_self && !me_owner {
                     return Err("Access denied: can only check your own rate limit status".into());
                 }
+                let user = target(&dir, &req)?;
                 (user.id.clone(), user.username.clone())
             }
         }

@@ -15,7 +15,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope<'a> {
     pub cmd: Cow<'a, str>,
-    /// The `listener` to echo on the direct reply (only when it is a string).
+    /// The `listener` to echo on the direct reply (only when it is a non-empty string: the
+    /// original server treats `""` as absent).
     pub listener: Option<Cow<'a, str>>,
     /// The whole frame, for [`fields`].
     pub text: &'a str,
@@ -61,7 +62,7 @@ fn decode_fast(text: &str) -> Option<Envelope<'_>> {
     }
     Some(Envelope {
         cmd: Cow::Borrowed(head.cmd?),
-        listener: head.listener.map(Cow::Borrowed),
+        listener: head.listener.filter(|l| !l.is_empty()).map(Cow::Borrowed),
         text,
     })
 }
@@ -72,7 +73,7 @@ fn decode_slow(text: &str) -> Result<Envelope<'_>, Malformed> {
         return Err(Malformed::NotAnObject(python_type_name(&value)));
     };
     let listener = match map.remove("listener") {
-        Some(Value::String(s)) => Some(Cow::Owned(s)),
+        Some(Value::String(s)) if !s.is_empty() => Some(Cow::Owned(s)),
         _ => None,
     };
     match map.remove("cmd") {
@@ -258,6 +259,21 @@ mod tests {
     fn escaped_listener_is_unescaped() {
         let e = decode(r#"{"cmd":"ping","listener":"a\"b\u00e9"}"#).unwrap();
         assert_eq!(e.listener.as_deref(), Some("a\"bé"));
+    }
+
+    #[test]
+    fn empty_listener_is_absent() {
+        assert_eq!(
+            decode(r#"{"cmd":"ping","listener":""}"#).unwrap().listener,
+            None
+        );
+        // The slow path (an escape in the frame) too.
+        assert_eq!(
+            decode(r#"{"cmd":"p\u0069ng","listener":""}"#)
+                .unwrap()
+                .listener,
+            None
+        );
     }
 
     #[test]

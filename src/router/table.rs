@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
     Ctx, Outcome, attachments, channels, emojis, history, message_delete, message_edit,
-    message_new, moderation, ping, pings, pins, profile, reactions, roles, server_info, slash,
-    status, typing, unreads, user_update, users, voice, webhooks,
+    message_new, moderation, ping, pings, pins, plugins, profile, reactions, roles, server_info,
+    slash, status, typing, unreads, user_delete, user_update, users, voice, webhooks,
 };
 use crate::config::AuthMode;
 use crate::hub::Session;
@@ -142,6 +142,7 @@ command_table! {
         "voice_state" => voice::voice_state(ctx),
         "role_create" => roles::role_create(ctx).await,
         "role_update" => roles::role_update(ctx).await,
+        "role_set" => roles::role_set(ctx).await,
         "role_delete" => roles::role_delete(ctx).await,
         "role_reorder" => roles::role_reorder(ctx).await,
         "role_permissions_get" => roles::role_permissions_get(ctx),
@@ -159,8 +160,11 @@ command_table! {
         "rate_limit_reset" => moderation::rate_limit_reset(ctx),
         "rate_limit_status" => server_info::rate_limit_status(ctx),
         "user_leave" => moderation::user_leave(ctx).await,
+        "user_delete" => user_delete::user_delete(ctx).await,
         "server_update" => moderation::server_update(ctx).await,
         "server_info" => server_info::server_info(ctx),
+        "plugins_list" => plugins::plugins_list(ctx),
+        "plugins_reload" => plugins::plugins_reload(ctx),
         "session_token_create" => session_token::create(ctx).await,
         "session_token_revoke" => session_token::revoke(ctx).await,
         "slash_list" => slash::slash_list(ctx),
@@ -217,7 +221,8 @@ mod tests {
     }
 
     /// The handshake's list: 64 commands after authentication before the media commands
-    /// (3 attachment and 6 emoji commands) and the 6 webhook commands, plus the
+    /// (3 attachment and 6 emoji commands), 4 of accounts and the rest (`user_delete`,
+    /// `role_set`, `plugins_list`, `plugins_reload`), the 6 webhook commands, plus the
     /// authentication commands of the mode.
     #[test]
     fn capabilities_per_mode() {
@@ -225,7 +230,7 @@ mod tests {
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 64 + 9 + 6);
+        assert_eq!(after_auth, 64 + 9 + 4 + 6);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();
