@@ -227,7 +227,7 @@ impl App {
         }
         let row = attachment.clone();
         if let Err(e) = self.write(move |db| db.insert_attachment(&row)).await {
-            self.remove_file(Kind::Attachment, file).await;
+            self.remove_file(Kind::Attachment, file.as_str()).await;
             return Err(e.into());
         }
         self.media
@@ -300,8 +300,11 @@ impl App {
         let Value::Array(items) = list else {
             return Err("Attachments must be an array".into());
         };
+        if items.len() > 10 {
+            return Err("Cannot have more than 10 attachments".into());
+        }
         let mut found = Vec::with_capacity(items.len());
-        for item in items.iter().take(10) {
+        for item in items {
             let Value::Object(item) = item else {
                 return Err("Each attachment must be an object".into());
             };
@@ -329,9 +332,6 @@ impl App {
             if !found.iter().any(|a: &Attachment| a.id == attachment.id) {
                 found.push(attachment);
             }
-        }
-        if items.len() > 10 {
-            return Err("Cannot have more than 10 attachments".into());
         }
         Ok(found)
     }
@@ -389,16 +389,19 @@ impl App {
             .used_bytes
             .set(self.media.used_bytes.get().saturating_sub(bytes));
         for a in gone {
-            if let Some(name) = FileName::new(a.file.clone()) {
-                self.remove_file(Kind::Attachment, name).await;
-            }
+            self.remove_file(Kind::Attachment, &a.file).await;
         }
     }
 
-    async fn remove_file(&self, kind: Kind, name: FileName) {
+    /// Deletes a stored file (off the executor thread); a name we would never make is
+    /// not ours to delete. Failures are logged: the janitor tries again for attachments.
+    pub(super) async fn remove_file(&self, kind: Kind, file: &str) {
+        let Some(name) = FileName::new(file) else {
+            return;
+        };
         let dir = self.media.dir.clone();
         if let Err(e) = smol::unblock(move || dir.remove(kind, &name)).await {
-            log::warn!("cannot delete a file: {e}");
+            log::warn!("cannot delete {file}: {e}");
         }
     }
 }

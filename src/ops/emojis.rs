@@ -97,16 +97,6 @@ impl App {
             })
     }
 
-    async fn delete_image(&self, kind: Kind, file: &str) {
-        let Some(name) = FileName::new(file) else {
-            return;
-        };
-        let dir = self.media.dir.clone();
-        if let Err(e) = smol::unblock(move || dir.remove(kind, &name)).await {
-            log::warn!("cannot delete {file}: {e}");
-        }
-    }
-
     /// Adds a custom emoji.
     pub async fn add_emoji(
         &self,
@@ -143,11 +133,11 @@ impl App {
             Ok(Some(id)) => emoji.id = id,
             Ok(None) => {
                 // Taken meanwhile by a simultaneous add.
-                self.delete_image(Kind::Emoji, &emoji.file).await;
+                self.remove_file(Kind::Emoji, &emoji.file).await;
                 return Err(format!("An emoji named {name} already exists").into());
             }
             Err(e) => {
-                self.delete_image(Kind::Emoji, &emoji.file).await;
+                self.remove_file(Kind::Emoji, &emoji.file).await;
                 return Err(e.into());
             }
         }
@@ -192,12 +182,12 @@ impl App {
         match stored {
             Ok(true) => {
                 if replaced_file {
-                    self.delete_image(Kind::Emoji, &old.file).await;
+                    self.remove_file(Kind::Emoji, &old.file).await;
                 }
                 Ok(Some(new))
             }
             Ok(false) | Err(_) if replaced_file => {
-                self.delete_image(Kind::Emoji, &new.file).await;
+                self.remove_file(Kind::Emoji, &new.file).await;
                 Err(refusal_of(stored, &new.name))
             }
             _ => Err(refusal_of(stored, &new.name)),
@@ -208,7 +198,7 @@ impl App {
     pub async fn delete_emoji(&self, id: i64) -> Result<Option<Emoji>, StoreError> {
         let gone = self.write(move |db| db.delete_emoji(id)).await?;
         if let Some(emoji) = &gone {
-            self.delete_image(Kind::Emoji, &emoji.file).await;
+            self.remove_file(Kind::Emoji, &emoji.file).await;
         }
         Ok(gone)
     }
@@ -242,12 +232,12 @@ impl App {
         {
             Ok(old) => {
                 if let Some(old) = old {
-                    self.delete_image(Kind::ServerAsset, &old).await;
+                    self.remove_file(Kind::ServerAsset, &old).await;
                 }
                 Ok(json!(format!("/server-assets/{name}")))
             }
             Err(e) => {
-                self.delete_image(Kind::ServerAsset, file.as_str()).await;
+                self.remove_file(Kind::ServerAsset, file.as_str()).await;
                 Err(e.into())
             }
         }

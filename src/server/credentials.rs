@@ -45,7 +45,13 @@ async fn by_token(app: &App, token: &str) -> Credential {
         Some(session) => session.user_id().map(|id| id.to_string()),
         None => {
             let now = session_token::now_unix();
-            match app.write(move |db| db.session_token(&key, now)).await {
+            // A read: every image the web client loads shows the cookie, and a write
+            // transaction (an SD card write) per image would be wasted.
+            match app
+                .store
+                .read(move |db| db.live_session_token(&key, now))
+                .await
+            {
                 Ok(live) => live.map(|l| l.user_id),
                 Err(e) => {
                     log::error!("cannot check a session token: {e}");

@@ -54,10 +54,18 @@ impl Db {
     /// user) are deleted on the way.
     pub fn session_token(&self, hash: &TokenHash, now: i64) -> Result<Option<LiveToken>> {
         self.delete_expired_session_tokens(now)?;
+        self.live_session_token(hash, now)
+    }
+
+    /// The token with this hash if it has not expired at `now`, without writing anything
+    /// (for the reader: HTTP requests that only show a credential).
+    pub fn live_session_token(&self, hash: &TokenHash, now: i64) -> Result<Option<LiveToken>> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT user_id, expires_at FROM session_tokens WHERE hash = ?1")?
-            .query_row(params![&hash[..]], |r| {
+            .prepare_cached(
+                "SELECT user_id, expires_at FROM session_tokens WHERE hash = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![&hash[..], now], |r| {
                 Ok(LiveToken {
                     user_id: r.get(0)?,
                     expires_at: r.get(1)?,
