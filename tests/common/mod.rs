@@ -26,6 +26,10 @@ use serde_json::{Value, json};
 /// How long any wait may take before the test fails: generous, for slow machines and qemu.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a server may take to start listening: longer than [`TIMEOUT`], because under
+/// qemu (the aarch64 test run) starting a process on a busy machine once took over 10 s.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long [`Client::expect_quiet`] listens after its marker: only for a packet the server
 /// would send out of step with its answers, so it can be short.
 pub const QUIET: Duration = Duration::from_millis(100);
@@ -120,7 +124,7 @@ impl Server {
                 sink.grew.notify_all();
             }
         });
-        let addr = match rx.recv_timeout(TIMEOUT) {
+        let addr = match rx.recv_timeout(START_TIMEOUT) {
             Ok(a) => a.parse().unwrap(),
             Err(_) => {
                 let _ = child.kill();
