@@ -3,6 +3,7 @@
 //! an attempt, the success sequence, and presence at disconnect.
 
 pub mod cracked;
+pub mod password;
 pub mod rotur;
 pub mod session_token;
 
