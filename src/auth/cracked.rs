@@ -6,7 +6,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 
 use super::password::{self, Verified};
-use super::{Failure, succeed};
+use super::{Failure, succeed, throttle};
 use crate::app::App;
 use crate::hub::Session;
 use crate::model::User;
@@ -58,6 +58,7 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
     if !app.config.cracked.allow_registration {
         return Err("Registration is disabled".into());
     }
+    throttle::attempt(app, session)?;
     let (name, password) = credentials(text)?;
     if !(2..=32).contains(&name.chars().count()) {
         return Err("Username must be 2-32 characters".into());
@@ -73,15 +74,14 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
     if taken(app) {
         return Err(USERNAME_TAKEN.into());
     }
+    throttle::registration(app, session)?;
     let cost = app.config.cracked.bcrypt_cost;
-    let hash = {
-        let _permit = app.auth.bcrypt.acquire().await;
-        smol::unblock(move || password::hash(&password, cost)).await
-    }
-    .map_err(|e| {
-        log::error!("bcrypt failed: {e}");
-        Failure::from("Registration failed: internal error")
-    })?;
+    let hash = throttle::bcrypt(app, session, move || password::hash(&password, cost))
+        .await
+        .map_err(|e| {
+            log::error!("bcrypt failed: {e}");
+            Failure::from("Registration failed: internal error")
+        })?;
     // Someone may have taken the name while we were hashing.
     if taken(app) {
         return Err(USERNAME_TAKEN.into());
@@ -118,6 +118,7 @@ async fn replace_legacy_hash(app: &App, mut user: User, legacy: &str, new_hash: 
 
 /// `login`: checks a local account's password.
 pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
+    throttle::attempt(app, session)?;
     let (name, password) = credentials(text)?;
     let (id, hash) = {
         let dir = app.dir();
@@ -136,17 +137,18 @@ pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(
         );
         return Err(INVALID_PASSWORD.into());
     };
+    throttle::may_try_password(app, session, &id)?;
     let cost = app.config.cracked.bcrypt_cost;
     let stored = hash.clone();
-    let (valid, upgraded) = {
-        let _permit = app.auth.bcrypt.acquire().await;
-        smol::unblock(move || match password::verify(&password, &stored) {
+    let (valid, upgraded) = throttle::bcrypt(app, session, move || {
+        match password::verify(&password, &stored) {
             Verified::No => (false, None),
             Verified::Yes => (true, None),
             Verified::Legacy => (true, password::hash(&password, cost).ok()),
-        })
-        .await
-    };
+        }
+    })
+    .await;
+    throttle::password_checked(app, session, &id, valid);
     if !valid {
         log::info!(
             "failed login for {id} from {}: wrong password",

@@ -6,6 +6,7 @@ pub mod cracked;
 pub mod password;
 pub mod rotur;
 pub mod session_token;
+pub mod throttle;
 
 use std::rc::Rc;
 

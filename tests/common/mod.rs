@@ -62,19 +62,23 @@ pub struct Server {
 }
 
 /// The test configuration: loopback, port 0, fast bcrypt, no welcome message (its own test
-/// turns it on), admin changes noticed within 50 ms, plus `overrides` merged in.
+/// turns it on), admin changes noticed within 50 ms, no abuse limits for 127.0.0.1, plus
+/// `overrides` merged in.
 pub fn test_config(overrides: Value) -> Value {
     let mut config: Value = serde_json::from_str(include_str!("../../config.json")).unwrap();
     merge(
         &mut config,
         json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4},
-               "welcome": {"enabled": false}, "storage": {"watch_interval_ms": 50}}),
+               "welcome": {"enabled": false}, "storage": {"watch_interval_ms": 50},
+               // Tests open many connections and accounts from one address; tests/abuse.rs
+               // turns this off.
+               "abuse": {"exempt_addresses": ["127.0.0.1"]}}),
     );
     merge(&mut config, overrides);
     config
 }
 
-fn merge(base: &mut Value, over: Value) {
+pub fn merge(base: &mut Value, over: Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
@@ -385,7 +389,16 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
+        Client::over(addr, TcpStream::connect(addr).unwrap())
+    }
+
+    /// Connects from another loopback address (`127.0.0.2`, …): the server sees another
+    /// device.
+    pub fn connect_from(addr: SocketAddr, source: &str) -> Client {
+        Client::over(addr, tcp_from(addr, source))
+    }
+
+    fn over(addr: SocketAddr, stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let (ws, _) = tungstenite::client(format!("ws://{addr}/"), stream).unwrap();
         Client { ws }
@@ -494,6 +507,17 @@ impl Client {
         self.expect("auth_success");
         self.expect("ready")
     }
+}
+
+/// A TCP connection to `addr` from the IPv4 address `source` (any of 127.0.0.0/8 is this
+/// machine).
+pub fn tcp_from(addr: SocketAddr, source: &str) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
+    let fd = socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    let source: SocketAddr = format!("{source}:0").parse().unwrap();
+    bind(&fd, &source).unwrap();
+    connect(&fd, &addr).unwrap();
+    TcpStream::from(fd)
 }
 
 /// A stand-in for Rotur's validate service on a loopback port. Tokens:
