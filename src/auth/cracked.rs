@@ -74,9 +74,11 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
     if taken(app) {
         return Err(USERNAME_TAKEN.into());
     }
+    let turn = throttle::bcrypt_turn(app, session).await;
     throttle::registration(app, session)?;
     let cost = app.config.cracked.bcrypt_cost;
-    let hash = throttle::bcrypt(app, session, move || password::hash(&password, cost))
+    let hash = turn
+        .run(move || password::hash(&password, cost))
         .await
         .map_err(|e| {
             log::error!("bcrypt failed: {e}");
@@ -137,17 +139,17 @@ pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(
         );
         return Err(INVALID_PASSWORD.into());
     };
+    let turn = throttle::bcrypt_turn(app, session).await;
     throttle::may_try_password(app, session, &id)?;
     let cost = app.config.cracked.bcrypt_cost;
     let stored = hash.clone();
-    let (valid, upgraded) = throttle::bcrypt(app, session, move || {
-        match password::verify(&password, &stored) {
+    let (valid, upgraded) = turn
+        .run(move || match password::verify(&password, &stored) {
             Verified::No => (false, None),
             Verified::Yes => (true, None),
             Verified::Legacy => (true, password::hash(&password, cost).ok()),
-        }
-    })
-    .await;
+        })
+        .await;
     throttle::password_checked(app, session, &id, valid);
     if !valid {
         log::info!(

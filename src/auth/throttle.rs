@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use smol::lock::Semaphore;
+use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use super::Failure;
 use crate::app::App;
@@ -60,40 +60,48 @@ fn refusal(session: &Session, text: String) -> Failure {
     Failure::from(text)
 }
 
-/// Runs `work` (a bcrypt hash or check) on a blocking thread, in the connection's
-/// address's turn (see the module docs).
-pub async fn bcrypt<T: Send + 'static>(
-    app: &App,
-    session: &Session,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let turn = Turn::new(app, Host::of(session.peer.ip()));
-    let _own = turn.gate.acquire().await;
-    let _thread = app.auth.bcrypt.acquire().await;
-    smol::unblock(work).await
+/// Waits for the connection's address's bcrypt turn (see the module docs). Checks that
+/// depend on earlier attempts of the same address go after this, since those attempts
+/// have finished by then: 32 connections that ask at once cannot all pass a check that
+/// only their outcomes would fail.
+pub async fn bcrypt_turn<'a>(app: &'a App, session: &Session) -> BcryptTurn<'a> {
+    let host = Host::of(session.peer.ip());
+    let gate = app
+        .auth
+        .bcrypt_turns
+        .borrow_mut()
+        .entry(host)
+        .or_insert_with(|| Arc::new(Semaphore::new(1)))
+        .clone();
+    let claim = Claim { app, host, gate };
+    let held = claim.gate.acquire_arc().await;
+    BcryptTurn { _held: held, claim }
+}
+
+/// An address's turn: [`BcryptTurn::run`] the work in it.
+pub struct BcryptTurn<'a> {
+    /// Dropped before `claim` (fields drop in order), which then sees whether anybody else
+    /// wants the gate.
+    _held: SemaphoreGuardArc,
+    claim: Claim<'a>,
+}
+
+impl BcryptTurn<'_> {
+    /// Runs `work` (a bcrypt hash or check) on a blocking thread, once one is free.
+    pub async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let _thread = self.claim.app.auth.bcrypt.acquire().await;
+        smol::unblock(work).await
+    }
 }
 
 /// An address's claim on its gate; the gate is forgotten when nobody holds or waits for it.
-struct Turn<'a> {
+struct Claim<'a> {
     app: &'a App,
     host: Host,
     gate: Arc<Semaphore>,
 }
 
-impl<'a> Turn<'a> {
-    fn new(app: &'a App, host: Host) -> Turn<'a> {
-        let gate = app
-            .auth
-            .bcrypt_turns
-            .borrow_mut()
-            .entry(host)
-            .or_insert_with(|| Arc::new(Semaphore::new(1)))
-            .clone();
-        Turn { app, host, gate }
-    }
-}
-
-impl Drop for Turn<'_> {
+impl Drop for Claim<'_> {
     fn drop(&mut self) {
         let mut turns = self.app.auth.bcrypt_turns.borrow_mut();
         // The map's reference and ours: nobody else holds or waits for this gate.
