@@ -11,7 +11,7 @@ use crate::auth::password;
 use crate::config::Config;
 use crate::model::user::local_id;
 use crate::model::{Channel, ChannelKind, User};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, backup};
 
 pub const HELP: &str = "\
 originchats-server admin — manage the server from its own machine
@@ -33,13 +33,15 @@ COMMANDS:
                                       create a channel (T: text (default), voice, separator)
     delete-channel NAME --yes         delete a channel and its whole history
     tls-info                          the TLS certificate's fingerprint and how to trust it
+    backup PATH                       copy the database to PATH (also while the server runs)
+    restore PATH                      put the backup PATH back (the server must be stopped)
 
 USER is a local name (alice), a username (USR:local_alice) or an account id.
 `admin COMMAND --help` explains one command.
 ";
 
 /// Per-command help: (command, usage and explanation).
-const COMMAND_HELP: [(&str, &str); 9] = [
+const COMMAND_HELP: [(&str, &str); 11] = [
     (
         "users",
         "admin users\n    Lists every account: username, kind (local or rotur) and roles.\n",
@@ -68,6 +70,14 @@ const COMMAND_HELP: [(&str, &str); 9] = [
     (
         "delete-channel",
         "admin delete-channel NAME --yes\n    Deletes a channel with its whole history and read markers. --yes confirms.\n",
+    ),
+    (
+        "backup",
+        "admin backup PATH\n    Copies the database to PATH, a new file: a consistent snapshot, also while the\n    server runs and writes (SQLite's VACUUM INTO), checked before it is kept.\n    Attachments and emojis are files in the data directory: copy those as files.\n",
+    ),
+    (
+        "restore",
+        "admin restore PATH\n    Puts the backup PATH in place of the database. Stop the server first. The\n    replaced database is kept beside it as originchats.sqlite3.replaced-<time>.\n",
     ),
     (
         "tls-info",
@@ -138,6 +148,22 @@ pub fn run(data_dir: &Path, config: &Config, args: &[String]) -> Result<String, 
             [] => crate::tls::info_text(config, data_dir).map_err(AdminError::Failed),
             _ => Err(AdminError::Usage(usage)),
         };
+    }
+    match (command, rest) {
+        // Both work on the database file itself, not through an open store.
+        ("backup", [path]) => {
+            let size = backup::backup(data_dir, Path::new(path)).map_err(|e| e.to_string())?;
+            return Ok(format!("backup written to {path} ({size} bytes)\n"));
+        }
+        ("restore", [path]) => {
+            let kept = backup::restore(data_dir, Path::new(path)).map_err(|e| e.to_string())?;
+            let kept = kept.map_or(String::new(), |k| {
+                format!("; the replaced database is {}", k.display())
+            });
+            return Ok(format!("restored {path}{kept}\n"));
+        }
+        ("backup" | "restore", _) => return Err(AdminError::Usage(usage)),
+        _ => {}
     }
     let db = Db::open(data_dir, config.storage.sync)
         .map_err(|e| format!("cannot open the data directory {}: {e}", data_dir.display()))?;

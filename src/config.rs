@@ -235,6 +235,18 @@ pub struct Storage {
     /// and reloads accounts, roles and channels. The check is one cheap query; the tests
     /// make it short so that they do not wait for it.
     pub watch_interval_ms: u64,
+    /// Automatic backups of the database (`store::backup`).
+    pub backup: Backup,
+}
+
+/// `storage.backup`: a copy of the database every `interval_hours` into `directory`
+/// (relative to the data directory unless absolute; empty: no automatic backups), keeping
+/// the newest `keep`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Backup {
+    pub directory: String,
+    pub interval_hours: f64,
+    pub keep: usize,
 }
 
 /// How hard a commit is pushed to disk.

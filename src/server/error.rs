@@ -8,6 +8,8 @@ use crate::store::StoreError;
 
 #[derive(Debug)]
 pub enum ServerError {
+    /// Another server runs on the data directory (or its lock file cannot be taken).
+    Locked(String),
     /// The data directory or its database could not be opened (or migrated).
     OpenData { dir: PathBuf, source: StoreError },
     /// The database opened but reading what the server keeps in memory failed.
@@ -31,6 +33,7 @@ pub enum ServerError {
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ServerError::Locked(why) => write!(f, "{why}"),
             ServerError::OpenData { dir, source } => {
                 write!(
                     f,
@@ -70,7 +73,7 @@ impl std::error::Error for ServerError {
             | ServerError::Bind { source: e, .. }
             | ServerError::Listen { source: e, .. }
             | ServerError::LocalAddr(e) => Some(e),
-            ServerError::Tls(_) => None,
+            ServerError::Tls(_) | ServerError::Locked(_) => None,
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod webhook_route;
 use std::cell::Cell;
 use std::net::{SocketAddr, TcpListener};
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,7 @@ use crate::hub::outbox::Outgoing;
 use crate::media::files::MediaDir;
 use crate::protocol::encode;
 use crate::ratelimit::auth_attempts::Host;
+use crate::store::backup::{self, DataDirLock};
 use crate::store::{Db, Store};
 use crate::tls::Tls;
 pub use error::ServerError;
@@ -50,6 +51,8 @@ pub fn run(
     data_dir: &Path,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ServerError> {
+    // Held until the process ends: one server per data directory.
+    let _lock = DataDirLock::take(data_dir).map_err(|e| ServerError::Locked(e.to_string()))?;
     let db = Db::open(data_dir, config.storage.sync).map_err(|source| ServerError::OpenData {
         dir: data_dir.to_path_buf(),
         source,
@@ -106,12 +109,63 @@ pub fn run(
         ex.spawn(heartbeat(app.clone())).detach();
         ex.spawn(watch_store(app.clone())).detach();
         ex.spawn(janitor(app.clone())).detach();
+        if let Some(dir) = backup_dir(&app.config.storage.backup, data_dir) {
+            ex.spawn(backups(app.clone(), data_dir.to_path_buf(), dir))
+                .detach();
+        }
         if let Some(tls) = &tls {
             ex.spawn(crate::tls::watch_files(tls.clone())).detach();
         }
         accept_loop(&ex, &app, &listener, tls).await;
     }));
     Ok(())
+}
+
+/// Where automatic backups go, if they are on.
+fn backup_dir(config: &crate::config::Backup, data_dir: &Path) -> Option<PathBuf> {
+    if config.directory.trim().is_empty() {
+        return None;
+    }
+    Some(data_dir.join(&config.directory))
+}
+
+/// Makes a backup of the database every `storage.backup.interval_hours` (the first one
+/// after one interval) and keeps the newest `storage.backup.keep`. The copy runs on a
+/// blocking thread with a connection of its own; the server goes on meanwhile.
+async fn backups(app: Rc<App>, data_dir: PathBuf, dir: PathBuf) {
+    let config = app.config.storage.backup.clone();
+    let interval = Duration::from_secs_f64((config.interval_hours * 3600.0).max(1.0));
+    log::info!(
+        "automatic backups every {}s into {} (keeping {})",
+        interval.as_secs(),
+        dir.display(),
+        config.keep
+    );
+    loop {
+        Timer::after(interval).await;
+        let (data_dir, dir) = (data_dir.clone(), dir.clone());
+        let keep = config.keep.max(1);
+        let done = smol::unblock(move || {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let dest = backup::auto_name(&dir, now);
+            let size = backup::backup(&data_dir, &dest).map_err(|e| e.to_string())?;
+            let pruned = backup::prune(&dir, keep).map_err(|e| e.to_string())?;
+            Ok::<_, String>((dest, size, pruned))
+        })
+        .await;
+        match done {
+            Ok((dest, size, pruned)) => log::info!(
+                "backup written: {} ({size} bytes; {pruned} old one(s) deleted)",
+                dest.display()
+            ),
+            Err(e) => log::error!("automatic backup failed: {e}"),
+        }
+    }
 }
 
 /// Runs the attachments janitor at start and then every hour.

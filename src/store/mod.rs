@@ -7,6 +7,7 @@
 //! Many clients' writes arriving together thus cost one commit (group commit).
 
 pub mod attachments;
+pub mod backup;
 pub mod calls;
 pub mod db;
 pub mod emojis;
