@@ -437,6 +437,46 @@ fn a_call_goes_to_the_bot_and_its_answer_into_the_callers_channel() {
     let history = until(&mut alice, "messages_get");
     let last = history["messages"].as_array().unwrap().last().unwrap();
     assert_eq!(last, message);
+
+    // Content and embeds are checked as for message_new; another connection cannot answer.
+    alice.send(call("echo", json!({"text": "again"})));
+    let call_id = until(&mut robot, "slash_call")["call_id"].clone();
+    until(&mut alice, "slash_call");
+    let mut other = with_role(&server, "other", "admin");
+    robot.sync();
+    assert_eq!(
+        other.request(json!({"cmd": "slash_response", "call_id": call_id, "response": "mine"})),
+        bot_err(
+            "slash_response",
+            "This slash call was not sent to this connection"
+        )
+    );
+    assert_eq!(
+        robot.request(json!({"cmd": "slash_response", "call_id": call_id, "embeds": "x"})),
+        bot_err("slash_response", "Embeds must be an array")
+    );
+    assert_eq!(
+        robot.request(
+            json!({"cmd": "slash_response", "call_id": call_id, "response": "x".repeat(2001)})
+        ),
+        bot_err(
+            "slash_response",
+            "Message too long. Maximum length is 2000 characters"
+        )
+    );
+    robot.sync();
+    let embeds = json!([{"title": "Echo", "description": "again"}]);
+    robot.send(
+        json!({"cmd": "slash_response", "call_id": call_id, "embeds": embeds, "listener": "r"}),
+    );
+    let posted = until(&mut robot, "message_new");
+    assert_eq!(posted["listener"], "r");
+    assert_eq!(posted["message"]["content"], "");
+    assert_eq!(posted["message"]["embeds"], embeds);
+    assert_eq!(
+        posted["message"]["interaction"],
+        json!({"command": "echo", "username": "USR:local_alice"})
+    );
 }
 
 #[test]
