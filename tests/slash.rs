@@ -477,6 +477,13 @@ fn a_call_goes_to_the_bot_and_its_answer_into_the_callers_channel() {
         posted["message"]["interaction"],
         json!({"command": "echo", "username": "USR:local_alice"})
     );
+
+    // `/help` lists the bot's commands the caller may use.
+    alice.sync();
+    assert_eq!(
+        alice.request(call("help", json!({})))["message"]["content"],
+        "**Available Commands:**\n• `/echo` - Say it back\n• `/help` - List all available slash commands\n• `/nick` - Set or clear your display nickname"
+    );
 }
 
 #[test]

@@ -151,7 +151,7 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
     };
     let output = match name {
         "nick" => nick(ctx, text("nickname")).await?,
-        "help" => help(&roles),
+        "help" => help(ctx, &roles),
         "ban" => {
             let (user, shown) = target(ctx, text("username"), "ban")?;
             let reason = text("reason").unwrap_or("No reason provided");
@@ -243,14 +243,28 @@ async fn nick(ctx: &Ctx<'_>, nickname: Option<&str>) -> Result<String, CmdError>
     Ok(text)
 }
 
-fn help(roles: &[String]) -> String {
-    let mut available: Vec<&Builtin> = BUILTINS.iter().filter(|b| b.allowed(roles)).collect();
-    available.sort_by_key(|b| b.name);
+/// Every command the caller may use, built-in or a bot's, sorted by name (as the
+/// original's `/help`).
+fn help(ctx: &Ctx<'_>, roles: &[String]) -> String {
+    let mut available: Vec<(String, String)> = BUILTINS
+        .iter()
+        .filter(|b| b.allowed(roles))
+        .map(|b| (b.name.to_string(), b.description.to_string()))
+        .collect();
+    available.extend(
+        ctx.app
+            .bots
+            .borrow()
+            .commands()
+            .filter(|(_, c)| c.allows(roles).is_ok())
+            .map(|(_, c)| (c.name.clone(), c.description.clone())),
+    );
+    available.sort();
     let mut lines = vec!["**Available Commands:**".to_string()];
     lines.extend(
         available
             .iter()
-            .map(|b| format!("• `/{}` - {}", b.name, b.description)),
+            .map(|(name, description)| format!("• `/{name}` - {description}")),
     );
     lines.join("\n")
 }
