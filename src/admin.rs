@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::auth::password;
 use crate::config::Config;
 use crate::model::user::local_id;
 use crate::model::{Channel, ChannelKind, User};
@@ -286,7 +287,7 @@ fn set_password(db: &Db, name: &str, cost: u32) -> Result<String, String> {
         return Err("the password must be 4-72 characters; nothing changed".into());
     }
     user.password_hash =
-        Some(bcrypt::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
+        Some(password::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
     // Whoever stays logged in with a session token must log in with the new password.
     write(db, || {
         db.update_user(&user)?;
