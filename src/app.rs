@@ -17,6 +17,7 @@ use crate::config::{Abuse, Config};
 use crate::hub::{Hub, Target};
 use crate::media::files::MediaDir;
 use crate::model::Directory;
+use crate::model::bot_registry::BotRegistry;
 use crate::protocol::Encoded;
 use crate::ratelimit::auth_attempts::{AuthAttempts, Host};
 use crate::ratelimit::{Buckets, Limiter};
@@ -51,6 +52,8 @@ pub struct App {
     pub webhook_posts: RefCell<Buckets>,
     /// Who is in which voice channel (memory only).
     pub voice: RefCell<Voice>,
+    /// Bots' slash commands and the calls waiting for their answer (memory only).
+    pub bots: RefCell<BotRegistry>,
     /// For the limiter's clock (monotonic seconds).
     started: Instant,
     /// The port the listener is bound to (known once bound; names the session cookie).
@@ -101,6 +104,7 @@ impl App {
             limiter: RefCell::new(Limiter::new(config.rate_limiting.clone())),
             webhook_posts: RefCell::new(Buckets::per_minute(WEBHOOK_POSTS_PER_MINUTE)),
             voice: RefCell::new(Voice::default()),
+            bots: RefCell::default(),
             started: Instant::now(),
             config,
             dir: RefCell::new(dir),

@@ -113,7 +113,8 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
 }
 
 /// Presence bookkeeping when a connection closes, in the order of docs/protocol.md#34-disconnect: forget the
-/// connection, take it out of voice, then announce the user's departure if it was their last.
+/// connection, take it out of voice, drop the slash commands it registered, then announce
+/// the user's departure if it was their last.
 pub fn disconnected(app: &App, session: &Session) {
     let user_id = session.user_id();
     let last = app.hub.close(session);
@@ -127,6 +128,8 @@ pub fn disconnected(app: &App, session: &Session) {
             app.leave_voice(user_id);
         }
     }
+    // A bot's slash commands end with the connection that registered them.
+    app.forget_bot_commands(session.id);
     if let Some(user_id) = last {
         // The user's limiter state goes with their last connection (unless a cooldown or
         // timeout still runs).

@@ -5,6 +5,7 @@
 //! every handler and dispatches to it.
 
 pub mod attachments;
+pub mod bot_slash;
 pub mod channels;
 pub mod emojis;
 pub mod history;

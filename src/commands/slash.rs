@@ -1,11 +1,13 @@
 //! Built-in slash commands (docs/protocol.md#813-slash-commands): `slash_list` and `slash_call` for `/nick`, `/help`,
 //! `/ban`, `/unban`, `/mute`, `/unmute`. A command's text output is stored in the channel
 //! as a message from `originChats` with an `interaction`, and broadcast like `message_new`.
+//! Bots' commands (`slash_register`, `slash_response`, and calls of them) are in
+//! [`super::bot_slash`]; `slash_list` shows them after the built-ins.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{CmdError, Ctx, Outcome, Reply, given};
+use super::{CmdError, Ctx, Outcome, Reply, bot_slash, given};
 use crate::hub::{Route, Target};
 use crate::model::message::SERVER_AUTHOR;
 use crate::model::user::local_id;
@@ -97,11 +99,18 @@ impl Builtin {
     }
 }
 
-pub fn slash_list(_ctx: &Ctx<'_>) -> Outcome {
-    let commands: Vec<Value> = BUILTINS.iter().map(Builtin::view).collect();
+pub fn slash_list(ctx: &Ctx<'_>) -> Outcome {
+    let mut commands: Vec<Value> = BUILTINS.iter().map(Builtin::view).collect();
+    commands.extend(bot_slash::listed(ctx));
     Ok(Reply::to_sender(
         &json!({"cmd": "slash_list", "commands": commands}),
     ))
+}
+
+/// `slash_register`: a bot's commands, which may not take a built-in's name.
+pub fn slash_register(ctx: &Ctx<'_>) -> Outcome {
+    let names = BUILTINS.map(|b| b.name);
+    bot_slash::slash_register(ctx, &names)
 }
 
 #[derive(Deserialize)]
@@ -127,7 +136,7 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
         return Err("Command name must be a string".into());
     };
     let Some(builtin) = BUILTINS.iter().find(|b| b.name == name) else {
-        return Err(format!("Unknown slash command: /{name}").into());
+        return bot_slash::call(ctx, name, channel, &args);
     };
     if !builtin.allowed(&roles) {
         return Err("Access denied: 'admin' role required".into());
@@ -142,7 +151,7 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
     };
     let output = match name {
         "nick" => nick(ctx, text("nickname")).await?,
-        "help" => help(&roles),
+        "help" => help(ctx, &roles),
         "ban" => {
             let (user, shown) = target(ctx, text("username"), "ban")?;
             let reason = text("reason").unwrap_or("No reason provided");
@@ -234,14 +243,28 @@ async fn nick(ctx: &Ctx<'_>, nickname: Option<&str>) -> Result<String, CmdError>
     Ok(text)
 }
 
-fn help(roles: &[String]) -> String {
-    let mut available: Vec<&Builtin> = BUILTINS.iter().filter(|b| b.allowed(roles)).collect();
-    available.sort_by_key(|b| b.name);
+/// Every command the caller may use, built-in or a bot's, sorted by name (as the
+/// original's `/help`).
+fn help(ctx: &Ctx<'_>, roles: &[String]) -> String {
+    let mut available: Vec<(String, String)> = BUILTINS
+        .iter()
+        .filter(|b| b.allowed(roles))
+        .map(|b| (b.name.to_string(), b.description.to_string()))
+        .collect();
+    available.extend(
+        ctx.app
+            .bots
+            .borrow()
+            .commands()
+            .filter(|(_, c)| c.allows(roles).is_ok())
+            .map(|(_, c)| (c.name.clone(), c.description.clone())),
+    );
+    available.sort();
     let mut lines = vec!["**Available Commands:**".to_string()];
     lines.extend(
         available
             .iter()
-            .map(|b| format!("• `/{}` - {}", b.name, b.description)),
+            .map(|(name, description)| format!("• `/{name}` - {description}")),
     );
     lines.join("\n")
 }

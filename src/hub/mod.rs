@@ -180,6 +180,11 @@ impl Hub {
         self.sessions.borrow().values().cloned().collect()
     }
 
+    /// The open connection with this id.
+    pub fn session(&self, id: u64) -> Option<Rc<Session>> {
+        self.sessions.borrow().get(&id).cloned()
+    }
+
     /// The authenticated connection whose upload token has this hash.
     pub fn by_upload_token(&self, hash: &[u8; 32]) -> Option<Rc<Session>> {
         self.sessions

@@ -1,10 +1,13 @@
-//! The data model (docs/protocol.md#7-data-model): users, roles, channels, and the in-memory directory of them.
+//! The data model (docs/protocol.md#7-data-model): users, roles, channels, and the in-memory directory of them;
+//! also the slash commands bots register (memory only).
 //!
 //! The directory is a cache of the store's accounts, roles and channels, owned by the
 //! executor thread so that permission checks and broadcast filtering never wait on disk.
 //! Every change is written through the store before it is announced.
 
 pub mod attachment;
+pub mod bot_command;
+pub mod bot_registry;
 pub mod channel;
 pub mod emoji;
 pub mod message;

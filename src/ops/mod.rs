@@ -4,6 +4,7 @@
 //! - [`accounts`]: write-through changes of users and roles (store first, then the
 //!   directory, so a handler cannot do half);
 //! - [`attachments`]: uploads taken in, attachments posted and deleted, the janitor;
+//! - [`bots`]: bots' slash commands leaving with their connection (`slash_remove`);
 //! - [`emojis`]: custom emojis and the server's icon and banner (checked, then written);
 //! - [`channels`]: the channel list (write-through) and the `channels_get` push;
 //! - [`messages`]: posting a message (store, then broadcast) and the one `message_new`
@@ -16,6 +17,7 @@
 
 pub mod accounts;
 pub mod attachments;
+pub mod bots;
 pub mod channels;
 pub mod emojis;
 pub mod external;

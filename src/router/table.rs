@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::app::App;
 use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
-    Ctx, Outcome, attachments, channels, emojis, history, message_delete, message_edit,
+    Ctx, Outcome, attachments, bot_slash, channels, emojis, history, message_delete, message_edit,
     message_new, moderation, ping, pings, pins, plugins, profile, reactions, roles, server_info,
     slash, status, typing, unreads, user_delete, user_update, users, voice, webhooks,
 };
@@ -169,6 +169,8 @@ command_table! {
         "session_token_revoke" => session_token::revoke(ctx).await,
         "slash_list" => slash::slash_list(ctx),
         "slash_call" => slash::slash_call(ctx).await,
+        "slash_register" => slash::slash_register(ctx),
+        "slash_response" => bot_slash::slash_response(ctx).await,
         "user_update" => user_update::user_update(ctx).await,
         "message_new" => message_new::message_new(ctx).await,
         "message_edit" => message_edit::message_edit(ctx).await,
@@ -222,15 +224,16 @@ mod tests {
 
     /// The handshake's list: 64 commands after authentication before the media commands
     /// (3 attachment and 6 emoji commands), 4 of accounts and the rest (`user_delete`,
-    /// `role_set`, `plugins_list`, `plugins_reload`), the 6 webhook commands, plus the
-    /// authentication commands of the mode.
+    /// `role_set`, `plugins_list`, `plugins_reload`), the 6 webhook commands, the 2 of
+    /// bots' slash commands (`slash_register`, `slash_response`), plus the authentication
+    /// commands of the mode.
     #[test]
     fn capabilities_per_mode() {
         let after_auth = COMMANDS
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 64 + 9 + 4 + 6);
+        assert_eq!(after_auth, 64 + 9 + 4 + 6 + 2);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();
