@@ -102,6 +102,7 @@ pub fn run(
         ex.spawn(heartbeat(app.clone())).detach();
         ex.spawn(watch_store(app.clone())).detach();
         ex.spawn(janitor(app.clone())).detach();
+        ex.spawn(app.clone().run_poll_timer()).detach();
         if let Some(tls) = &tls {
             ex.spawn(crate::tls::watch_files(tls.clone())).detach();
         }
