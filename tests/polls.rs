@@ -825,3 +825,66 @@ fn the_originals_polls_are_imported_with_their_votes() {
     assert_eq!(update["results"]["results"][0]["votes"], 1);
     assert_eq!(update["results"]["results"][1]["votes"], 1);
 }
+
+#[test]
+fn an_embed_that_only_claims_a_poll_is_not_one() {
+    let server = server();
+    let (mut alice, mut bob) = two(&server);
+    let (_, reply) = lunch(&mut alice);
+    let (poll_id, message_id) = (id(&reply, "poll_id"), id(&reply, "message_id"));
+    bob.sync();
+    bob.send(json!({"cmd": "poll_vote", "poll_id": poll_id, "option_ids": ["0"]}));
+    until(&mut bob, "poll_vote");
+    // bob posts a message whose embed claims the poll's id (and counts of its own).
+    let forged = json!({"type": "poll", "poll": {"id": poll_id, "question": "Lunch?",
+        "options": [], "total_votes": 99, "results": []}});
+    bob.send(
+        json!({"cmd": "message_new", "channel": "general", "content": "fake",
+                    "embeds": [forged]}),
+    );
+    let fake = until(&mut bob, "message_new");
+    // Voting by the forged message's id finds no poll; history marks only the real one.
+    assert_eq!(
+        bob.request(
+            json!({"cmd": "poll_vote", "message_id": fake["message"]["id"],
+                           "option_ids": ["1"]})
+        ),
+        err("poll_vote", "Poll not found")
+    );
+    bob.send(json!({"cmd": "messages_get", "channel": "general"}));
+    let page = until(&mut bob, "messages_get");
+    let messages = page["messages"].as_array().unwrap();
+    let real = messages
+        .iter()
+        .find(|m| m["id"] == json!(message_id))
+        .unwrap();
+    assert_eq!(real["embeds"][0]["poll"]["user_votes"], json!(["0"]));
+    assert_eq!(real["embeds"][0]["poll"]["total_votes"], 1);
+    let shown = messages.iter().find(|m| m["content"] == "fake").unwrap();
+    assert_eq!(shown["embeds"], json!([forged]));
+}
+
+#[test]
+fn creating_and_voting_share_the_message_rate_limit() {
+    let server = Server::with(json!({"rate_limiting": {"burst_limit": 2, "cooldown_seconds": 30}}));
+    let mut alice = server.register("alice");
+    let (_, reply) = lunch(&mut alice);
+    let poll_id = id(&reply, "poll_id");
+    alice.send(json!({"cmd": "poll_vote", "poll_id": poll_id, "option_ids": ["0"]}));
+    until(&mut alice, "poll_vote");
+    let burst = json!({"cmd": "rate_limit",
+        "reason": "Burst limit exceeded. You're in cooldown for 30 seconds", "length": 30000});
+    assert_eq!(
+        alice.request(json!({"cmd": "poll_vote", "poll_id": poll_id, "option_ids": ["1"]})),
+        burst
+    );
+    let r = alice.request(
+        json!({"cmd": "poll_create", "channel": "general", "question": "q",
+                                 "options": ["a", "b"]}),
+    );
+    assert_eq!(r["cmd"], "rate_limit", "{r}");
+    // Refused: nothing changed.
+    let results = alice.request(json!({"cmd": "poll_results", "poll_id": poll_id}));
+    assert_eq!(results["results"]["results"][0]["voted"], true);
+    assert_eq!(results["results"]["total_votes"], 1);
+}
