@@ -754,17 +754,7 @@ fn the_originals_polls_are_imported_with_their_votes() {
         std::fs::write(source.join(name), text).unwrap();
     }
     let data = dir.path().join("data");
-    let run = || {
-        std::process::Command::new(common::binary())
-            .arg("--config")
-            .arg(data.join("no-such-config.json"))
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("import")
-            .arg(&source)
-            .output()
-            .unwrap()
-    };
+    let run = || import(&data, &source);
     let out = run();
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -887,4 +877,53 @@ fn creating_and_voting_share_the_message_rate_limit() {
     let results = alice.request(json!({"cmd": "poll_results", "poll_id": poll_id}));
     assert_eq!(results["results"]["results"][0]["voted"], true);
     assert_eq!(results["results"]["total_votes"], 1);
+}
+
+/// Runs `import source` into `data`.
+fn import(data: &std::path::Path, source: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(common::binary())
+        .arg("--config")
+        .arg(data.join("no-such-config.json"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("import")
+        .arg(source)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_imported_poll_past_its_end_time_is_ended_by_the_running_server() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("db");
+    std::fs::create_dir_all(source.join("channels")).unwrap();
+    let channels = json!([{"type": "text", "name": "general",
+        "permissions": {"view": ["user"], "send": ["user"]}}]);
+    let message = json!({"id": "old-poll", "user": "USR:local_zed", "content": "",
+                         "timestamp": 1700000000.5, "embeds": []});
+    let polls = json!({"p9": {"id": "p9", "message_id": "old-poll", "channel": "general",
+        "question": "Long ago?", "options": ["yes", "no"], "expires_at": 1700000100.0,
+        "ended": false}});
+    for (name, text) in [
+        ("users.json", "{}".to_string()),
+        ("channels.json", channels.to_string()),
+        ("channels/general.json", message.to_string()),
+        ("polls.json", polls.to_string()),
+    ] {
+        std::fs::write(source.join(name), text).unwrap();
+    }
+    let out = import(&server.data_dir(), &source);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  polls: 1 imported\n"), "{text}");
+    // The server sees another process's commit and its timer looks at once.
+    server.wait_log("poll p9 in #general ended: its end time passed");
+    let mut alice = server.register("alice");
+    let details = alice.request(json!({"cmd": "poll_get", "message_id": "old-poll"}));
+    assert_eq!(details["poll"]["ended"], true, "{details}");
+    assert_eq!(details["poll"]["ended_at"], 1700000100.0);
+    let got = alice.request(json!({"cmd": "message_get", "channel": "general", "id": "old-poll"}));
+    assert_eq!(got["message"]["embeds"][0]["poll"]["ended"], true, "{got}");
+    assert_eq!(got["message"]["embeds"][0]["poll"]["id"], "p9");
 }

@@ -22,8 +22,9 @@ use crate::ops::messages::{Posted, message_new_packet};
 use crate::protocol::{Encoded, encode};
 use crate::store::StoreError;
 
-/// The timer looks again at least this often (a changed clock, a poll imported by another
-/// process), and waits this long after a store error.
+/// The timer looks again at least this often (a changed clock), and waits this long after
+/// a store error. Another process's commit (an import) wakes it at once
+/// (`App::adopt_external_directory`).
 const LOOK_AGAIN: Duration = Duration::from_secs(3600);
 
 impl App {
