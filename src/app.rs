@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use smol::channel::{Receiver, Sender};
 use smol::lock::Semaphore;
 
 use std::time::Instant;
@@ -64,6 +65,8 @@ pub struct App {
     /// received or handled right now, over all connections; at most
     /// `connections.large_messages_budget_bytes` (`server::message_gate` keeps it).
     pub large_messages_reserved: Cell<usize>,
+    /// Wakes the poll timer (`App::run_poll_timer`) when a poll with an end time is made.
+    pub poll_timer: (Sender<()>, Receiver<()>),
 }
 
 /// User files: where they are, and what attachments take of the disk budget.
@@ -118,6 +121,7 @@ impl App {
                 uploads: Semaphore::new(UPLOADS_AT_ONCE),
             },
             large_messages_reserved: Cell::new(0),
+            poll_timer: smol::channel::bounded(1),
         })
     }
 

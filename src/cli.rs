@@ -26,10 +26,10 @@ IMPORT:
     DIR, and prints what it did. PATH is only read. What DIR already has (same account id,
     role or channel name, message id, read marker, attachment or emoji) is kept, so running
     it again changes nothing; our untouched default roles and `general` channel take the
-    original server's versions. Threads, webhooks and polls are not imported. A running
-    server picks the imported data up by itself (an imported icon or banner after a
-    restart), but cannot save anything while an import runs: for a big history, stop it
-    first.
+    original server's versions. Webhooks and polls come too; threads are not imported.
+    A running server picks the imported data up by itself (an imported icon or banner
+    after a restart), but cannot save anything while an import runs: for a big history,
+    stop it first.
 
 ENVIRONMENT:
     RUST_LOG          log level: error, warn, info (default), debug, trace

@@ -31,6 +31,7 @@ use crate::model::{Channel, ChannelKind, Message, Roles, Status, User};
 use crate::store::{Db, StoreError};
 
 mod media;
+mod polls;
 mod webhooks;
 
 /// Examples listed per skip reason in the summary; the rest are only counted.
@@ -40,12 +41,7 @@ const MAX_CHANNEL_NAME: usize = 100;
 /// How often the progress bar is redrawn at most.
 const REDRAW: Duration = Duration::from_millis(100);
 /// Files of features this server does not have; named in the summary when present.
-const NOT_IMPORTED: [&str; 4] = [
-    "polls.json",
-    "poll_votes.json",
-    "modlog.json",
-    "push_subscriptions.json",
-];
+const NOT_IMPORTED: [&str; 2] = ["modlog.json", "push_subscriptions.json"];
 
 /// Why an import stopped. Nothing was written when one of these is returned.
 #[derive(Debug)]
@@ -183,6 +179,8 @@ struct Source {
     attachments: Option<Map<String, Value>>,
     emojis: Option<Map<String, Value>>,
     webhooks: Option<Map<String, Value>>,
+    polls: Option<Map<String, Value>>,
+    poll_votes: Option<Map<String, Value>>,
 }
 
 impl Source {
@@ -208,6 +206,8 @@ impl Source {
             attachments: object("attachments.json")?,
             emojis: object("serverEmojis.json")?,
             webhooks: object("webhooks.json")?,
+            polls: object("polls.json")?,
+            poll_votes: object("poll_votes.json")?,
         })
     }
 }
@@ -272,6 +272,8 @@ pub struct Report {
     /// The server's icon and banner.
     pub server_assets: Tally,
     pub webhooks: Tally,
+    /// Polls with their votes (`polls.json`, `poll_votes.json`).
+    pub polls: Tally,
     /// Thread metadata files and thread history files found (threads are not imported).
     threads: (usize, usize),
     /// Feature files present that are not imported.
@@ -392,6 +394,7 @@ impl fmt::Display for Report {
             (&self.emojis, "emojis"),
             (&self.server_assets, "server icon and banner"),
             (&self.webhooks, "webhooks"),
+            (&self.polls, "polls"),
         ] {
             if t.absent.is_none() {
                 t.write(f, label)?;
@@ -422,6 +425,7 @@ impl fmt::Display for Report {
             &self.emojis,
             &self.server_assets,
             &self.webhooks,
+            &self.polls,
         ]
         .iter()
         .any(|t| t.changed());
@@ -495,6 +499,13 @@ fn import(
     )?;
     media::import_server_assets(db, &src.root, copied, now, &mut report.server_assets)?;
     webhooks::import_webhooks(db, src.webhooks.as_ref(), now, &mut report.webhooks)?;
+    polls::import_polls(
+        db,
+        src.polls.as_ref(),
+        src.poll_votes.as_ref(),
+        now,
+        &mut report.polls,
+    )?;
     report.threads = (
         count_files(&src.root.join("threads"), ".json"),
         count_files(&src.root.join("threadMessages"), ".jsonl"),

@@ -73,7 +73,8 @@ pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
             )
         }
     };
-    let (messages, newest) = ctx.app.store.page(&name, start, limit).await?;
+    let (mut messages, newest) = ctx.app.store.page(&name, start, limit).await?;
+    ctx.app.mark_own_votes(ctx.user_id, &mut messages).await?;
     if let Some((newest_id, _)) = newest {
         ctx.app
             .store
@@ -103,7 +104,9 @@ pub async fn message_get(ctx: &Ctx<'_>) -> Outcome {
     let Some(message) = ctx.app.store.message(&name, id).await? else {
         return Err(MESSAGE_NOT_FOUND.into());
     };
-    let wire = ctx.wire(std::slice::from_ref(&message)).pop();
+    let mut messages = [message];
+    ctx.app.mark_own_votes(ctx.user_id, &mut messages).await?;
+    let wire = ctx.wire(&messages).pop();
     Ok(Reply::to_sender(
         &json!({"cmd": "message_get", "channel": name, "message": wire}),
     ))
@@ -155,9 +158,10 @@ pub async fn messages_around(ctx: &Ctx<'_>) -> Outcome {
     };
     let (above, below) = (bound("above")?, bound("below")?);
     let found = ctx.app.store.around(&name, around, above, below).await?;
-    let Some((messages, start, end)) = found else {
+    let Some((mut messages, start, end)) = found else {
         return Err(MESSAGE_NOT_FOUND.into());
     };
+    ctx.app.mark_own_votes(ctx.user_id, &mut messages).await?;
     Ok(Reply::to_sender(&json!({
         "cmd": "messages_around", "channel": name, "thread_id": null,
         "messages": ctx.wire(&messages), "range": {"start": start, "end": end}

@@ -17,6 +17,7 @@ pub mod ping;
 pub mod pings;
 pub mod pins;
 pub mod plugins;
+pub mod polls;
 pub mod profile;
 pub mod reactions;
 pub mod roles;

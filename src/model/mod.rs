@@ -11,6 +11,7 @@ pub mod bot_registry;
 pub mod channel;
 pub mod emoji;
 pub mod message;
+pub mod poll;
 pub mod role;
 pub mod user;
 
@@ -22,6 +23,7 @@ pub use attachment::Attachment;
 pub use channel::{Action, Channel, ChannelKind};
 pub use emoji::Emoji;
 pub use message::Message;
+pub use poll::{Poll, PollOption, PollState};
 pub use role::{Role, Roles, StoredRoles};
 pub use user::{Status, User};
 

@@ -47,5 +47,7 @@ impl App {
         if channels_changed {
             self.push_channel_lists().await;
         }
+        // An import may have brought polls with end times: the timer looks again.
+        let _ = self.poll_timer.0.try_send(());
     }
 }

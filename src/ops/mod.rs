@@ -10,6 +10,7 @@
 //! - [`messages`]: posting a message (store, then broadcast) and the one `message_new`
 //!   encoder;
 //! - [`moderation`]: ban, unban, timeout, closing a user's connections;
+//! - [`polls`]: posting a poll, its live packets, and the timer that ends polls on time;
 //! - [`voice`]: taking a user out of voice;
 //! - [`external`]: reacting to changes another process committed to the store.
 //!
@@ -23,4 +24,5 @@ pub mod emojis;
 pub mod external;
 pub mod messages;
 pub mod moderation;
+pub mod polls;
 pub mod voice;

@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::auth::{Failure, cracked, rotur, session_token};
 use crate::commands::{
     Ctx, Outcome, attachments, bot_slash, channels, emojis, history, message_delete, message_edit,
-    message_new, moderation, ping, pings, pins, plugins, profile, reactions, roles, server_info,
-    slash, status, typing, unreads, user_delete, user_update, users, voice, webhooks,
+    message_new, moderation, ping, pings, pins, plugins, polls, profile, reactions, roles,
+    server_info, slash, status, typing, unreads, user_delete, user_update, users, voice, webhooks,
 };
 use crate::config::AuthMode;
 use crate::hub::Session;
@@ -206,6 +206,11 @@ command_table! {
         "webhook_update" => webhooks::webhook_update(ctx).await,
         "webhook_delete" => webhooks::webhook_delete(ctx).await,
         "webhook_regenerate" => webhooks::webhook_regenerate(ctx).await,
+        "poll_create" => polls::poll_create(ctx).await,
+        "poll_vote" => polls::poll_vote(ctx).await,
+        "poll_end" => polls::poll_end(ctx).await,
+        "poll_results" => polls::poll_results(ctx).await,
+        "poll_get" => polls::poll_get(ctx).await,
     }
 }
 
@@ -225,15 +230,15 @@ mod tests {
     /// The handshake's list: 64 commands after authentication before the media commands
     /// (3 attachment and 6 emoji commands), 4 of accounts and the rest (`user_delete`,
     /// `role_set`, `plugins_list`, `plugins_reload`), the 6 webhook commands, the 2 of
-    /// bots' slash commands (`slash_register`, `slash_response`), plus the authentication
-    /// commands of the mode.
+    /// bots' slash commands (`slash_register`, `slash_response`), the 5 poll commands, plus
+    /// the authentication commands of the mode.
     #[test]
     fn capabilities_per_mode() {
         let after_auth = COMMANDS
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 64 + 9 + 4 + 6 + 2);
+        assert_eq!(after_auth, 64 + 9 + 4 + 6 + 2 + 5);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();

@@ -109,6 +109,7 @@ pub fn run(
         ex.spawn(heartbeat(app.clone())).detach();
         ex.spawn(watch_store(app.clone())).detach();
         ex.spawn(janitor(app.clone())).detach();
+        ex.spawn(app.clone().run_poll_timer()).detach();
         if let Some(dir) = backup_dir(&app.config.storage.backup, data_dir) {
             ex.spawn(backups(app.clone(), data_dir.to_path_buf(), dir))
                 .detach();

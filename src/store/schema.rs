@@ -124,4 +124,37 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX webhooks_by_channel ON webhooks (channel);
     "#,
+    // 6: polls (crate::store::polls). A poll belongs to its message: deleting the message
+    // (or its channel's history) deletes the poll, its options and its votes by cascade.
+    // The channel is the message's, so a channel rename needs nothing here.
+    r#"
+    CREATE TABLE polls (
+        id                TEXT PRIMARY KEY,
+        message_id        TEXT NOT NULL UNIQUE REFERENCES messages (id) ON DELETE CASCADE,
+        question          TEXT NOT NULL,
+        allow_multiselect INTEGER NOT NULL,
+        expires_at        REAL,                         -- unix seconds; NULL: no end time
+        created_by        TEXT NOT NULL,                -- user id
+        created_at        REAL NOT NULL,
+        ended_at          REAL                          -- NULL while open
+    );
+    CREATE INDEX polls_open_by_expiry ON polls (expires_at)
+        WHERE ended_at IS NULL AND expires_at IS NOT NULL;
+    CREATE TABLE poll_options (
+        poll_id  TEXT NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        id       TEXT NOT NULL,
+        text     TEXT NOT NULL,
+        emoji    TEXT,
+        PRIMARY KEY (poll_id, id)
+    );
+    CREATE TABLE poll_votes (
+        poll_id   TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        option_id TEXT NOT NULL,
+        voted_at  REAL NOT NULL,
+        PRIMARY KEY (poll_id, user_id, option_id),
+        FOREIGN KEY (poll_id, option_id) REFERENCES poll_options (poll_id, id) ON DELETE CASCADE
+    );
+    "#,
 ];
