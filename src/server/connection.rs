@@ -4,8 +4,17 @@
 //! (async-tungstenite reads and checks frames; packets are handled one at a time, in
 //! order), the writer (drains the outbox and writes the queued frames itself, see
 //! [`super::frames`]) and a watcher that ends everything when the outbox is killed (slow
-//! consumer, idle peer). Whichever finishes first ends the connection; the [`Cleanup`]
-//! guard then does the presence bookkeeping, even after a panic.
+//! consumer, idle peer), or a few seconds after a close frame was queued. Whichever
+//! finishes first ends the connection; the [`Cleanup`] guard then does the presence
+//! bookkeeping, even after a panic (or earlier: as soon as the close frame is written).
+//!
+//! The reader reads the socket only while the outbox is below its high-water mark
+//! (backpressure, see [`crate::hub::outbox`]), so a client that pipelines requests gets
+//! every answer in order. A WebSocket violation of the client gets the close frame
+//! RFC 6455 asks for ([`super::violations`]). After any close frame the server ends its
+//! direction of the stream and reads (and drops) whatever still comes until the peer ends
+//! its own: closing with unread bytes would reset the connection, and a reset can destroy
+//! the close frame before the peer reads it.
 //!
 //! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
 //! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
@@ -20,17 +29,17 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
 use futures_rustls::server::TlsStream;
 use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::message_gate::TooBig;
 use super::read_side::{self, ReadSide};
 use super::transport::{self, Link};
+use super::violations::{self, Violation};
 use super::{
     frames, http, media_routes, session_route, tls_page, upload_route, web, webhook_route,
 };
@@ -125,11 +134,11 @@ async fn answer<S: Link>(
     mut request: http::Request,
     tls: Option<&Tls>,
 ) {
-    if let (Some(key), "GET", "/") = (
-        &request.websocket_key,
-        request.method.as_str(),
-        request.route(),
-    ) {
+    let upgrade =
+        request.websocket_key.is_some() && request.method == "GET" && request.route() == "/";
+    // RFC 6455 §4.4: another version is refused with the one this server speaks.
+    let wrong_version = upgrade && !http::speaks_websocket_13(&request);
+    if let (Some(key), false, true) = (&request.websocket_key, wrong_version, upgrade) {
         let key = key.clone();
         let cookie = session_route::upgrade_cookie(&app, &request);
         let base_url = request.base_url(S::TRANSPORT.is_tls());
@@ -147,7 +156,9 @@ async fn answer<S: Link>(
         return;
     }
     let mut unread_body = false;
-    let response = if session_route::handles(&request) {
+    let response = if wrong_version {
+        http::Response::upgrade_required()
+    } else if session_route::handles(&request) {
         session_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await
     } else if webhook_route::handles(&request) {
         let answer = webhook_route::answer(&app, &mut stream, &request).await;
@@ -260,28 +271,39 @@ async fn websocket<S: Link>(
         if S::TRANSPORT.is_tls() { "TLS, " } else { "" },
         app.hub.len()
     );
-    let _cleanup = Cleanup {
+    let cleanup = Cleanup {
         app: app.clone(),
         session: session.clone(),
+        done: std::cell::Cell::new(false),
     };
     session.send(crate::router::handshake(&app, &session));
 
     let reason = read_loop(&app, &session, ws)
-        .or(write_loop(&session, writing))
-        .or(async { Cow::Borrowed(session.outbox.killed().await) })
+        .or(write_loop(&session, writing, &cleanup))
+        .or(watch(&session))
         .await;
     log::info!("connection {} from {peer} closed: {reason}", session.id);
 }
 
-/// Forgets the connection when its task ends, however it ends.
+/// Forgets the connection (presence, voice) once: when its close frame has been written,
+/// or when its task ends, however it ends.
 struct Cleanup {
     app: Rc<App>,
     session: Rc<Session>,
+    done: std::cell::Cell<bool>,
+}
+
+impl Cleanup {
+    fn run(&self) {
+        if !self.done.replace(true) {
+            crate::auth::disconnected(&self.app, &self.session);
+        }
+    }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        crate::auth::disconnected(&self.app, &self.session);
+        self.run();
     }
 }
 
@@ -291,20 +313,34 @@ async fn read_loop(
     mut ws: WebSocketStream<ReadSide<impl AsyncRead + Unpin>>,
 ) -> Reason {
     loop {
+        // Backpressure: while this connection's replies pile up, its socket is not read.
+        session.outbox.readable().await;
+        if session.outbox.is_closed() {
+            read_side::drain(ws).await;
+            return "closed by the server".into();
+        }
         let message = match ws.next().await {
             None => return "closed by the peer".into(),
             Some(Ok(m)) => m,
             Some(Err(e)) => {
-                let Some((size, max_size)) = too_big(&e) else {
+                let Some(violation) = Violation::of(&e) else {
                     return format!("protocol error: {e}").into();
                 };
-                log::warn!(
-                    "connection {} ({}): message of {size} bytes exceeds {max_size}",
-                    session.id,
-                    session.peer
-                );
-                session.push(Outgoing::Close(1009, "message too big"));
-                return closing(session).await;
+                match violation.size {
+                    Some((size, max_size)) => log::warn!(
+                        "connection {} ({}): message of {size} bytes exceeds {max_size}",
+                        session.id,
+                        session.peer
+                    ),
+                    None => log::info!(
+                        "connection {} ({}): WebSocket violation: {e}",
+                        session.id,
+                        session.peer
+                    ),
+                }
+                session.push(Outgoing::Close(violation.code, violation.reason));
+                read_side::drain(ws).await;
+                return Cow::Borrowed(violation.reason);
             }
         };
         session.last_seen.set(Instant::now());
@@ -326,10 +362,12 @@ async fn read_loop(
                 "cmd": "error",
                 "val": "Binary frames are not supported: send JSON text frames"
             }))),
-            Message::Close(_) => {
-                // Answer the close handshake, then end.
-                session.push(Outgoing::Close(1000, ""));
-                closing(session).await;
+            Message::Close(frame) => {
+                // Answer the close handshake (unless this is the answer to ours), then let
+                // the peer end the connection.
+                let (code, reason) = violations::close_reply(frame.as_ref());
+                session.push(Outgoing::Close(code, reason));
+                read_side::drain(ws).await;
                 return "closed by the peer".into();
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
@@ -340,36 +378,39 @@ async fn read_loop(
                 ws = read_side::renew(ws).await;
             }
         }
-        if session.outbox.is_closed() {
-            return closing(session).await;
-        }
     }
 }
 
-/// The size and limit of a message refused for its size, by the gate or by tungstenite.
-fn too_big(error: &WsError) -> Option<(usize, usize)> {
-    let wide = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    match error {
-        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-            Some((*size, *max_size))
-        }
-        WsError::Io(e) => TooBig::of(e).map(|big| (wide(big.size), wide(big.max))),
-        _ => None,
-    }
-}
+/// How long the peer has, once a close frame is queued, to take it and end the connection
+/// before the server drops it: the close frame's write, too, is bounded by this.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
-/// Gives the writer a moment to send a queued close frame (it ends the connection when it
-/// has), then gives up on a peer that does not take it.
-async fn closing(session: &Session) -> Reason {
-    Timer::after(Duration::from_secs(5)).await;
-    session.outbox.kill("the peer did not take the close frame");
-    "closed by the server".into()
+/// Ends the connection when its outbox is killed (slow consumer, idle peer), or
+/// [`CLOSE_LINGER`] after a close frame was queued.
+async fn watch(session: &Session) -> Reason {
+    let outbox = &session.outbox;
+    outbox.closing().await;
+    if !outbox.is_killed() {
+        async {
+            Timer::after(CLOSE_LINGER).await;
+        }
+        .or(async {
+            outbox.killed().await;
+        })
+        .await;
+        outbox.kill("the peer did not end the connection after the close frame");
+    }
+    Cow::Borrowed(outbox.killed().await)
 }
 
 /// Writes whatever is queued, a batch per system call (plain: one vectored write from the
 /// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
 /// an error.
-async fn write_loop(session: &Rc<Session>, mut stream: impl AsyncWrite + Unpin) -> Reason {
+async fn write_loop(
+    session: &Rc<Session>,
+    mut stream: impl AsyncWrite + Unpin,
+    cleanup: &Cleanup,
+) -> Reason {
     let mut batch: Vec<Outgoing> = Vec::new();
     loop {
         let Some(first) = session.outbox.next().await else {
@@ -394,11 +435,14 @@ async fn write_loop(session: &Rc<Session>, mut stream: impl AsyncWrite + Unpin) 
         match written {
             Ok(false) => {}
             Ok(true) => {
-                let reason = batch.iter().find_map(|i| match i {
-                    Outgoing::Close(_, reason) if !reason.is_empty() => Some(*reason),
-                    _ => None,
-                });
-                return Cow::Borrowed(reason.unwrap_or("closed"));
+                // The close frame is out: the session is over for everyone else now, while
+                // our direction ends (a TLS close_notify first) and the reader waits for the
+                // peer to end the connection ([`watch`] bounds both).
+                cleanup.run();
+                if let Err(e) = stream.close().await {
+                    return format!("write failed: {e}").into();
+                }
+                return std::future::pending().await;
             }
             Err(e) => return format!("write failed: {e}").into(),
         }
