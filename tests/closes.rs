@@ -12,7 +12,12 @@ mod common;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 
+use std::sync::Arc;
+
 use common::{Server, err, until, with_role};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use serde_json::{Value, json};
 
 const OP_CONTINUATION: u8 = 0x0;
@@ -65,45 +70,66 @@ struct ServerFrame {
     payload: Vec<u8>,
 }
 
-/// A WebSocket client that speaks raw bytes.
-struct Raw {
-    stream: TcpStream,
+/// A WebSocket client that speaks raw bytes, over TCP or TLS.
+struct Raw<S = TcpStream> {
+    stream: S,
     /// Bytes read and not parsed yet.
     pending: Vec<u8>,
+}
+
+/// The upgrade's headers for version 13.
+const UPGRADE_13: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+/// A plain connection to the server.
+fn tcp(server: &Server) -> TcpStream {
+    let stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    stream
 }
 
 impl Raw {
     /// Upgrades with the given request headers (after the request line and `Host`).
     fn upgrade(server: &Server, headers: &str) -> (TcpStream, String, Vec<u8>) {
-        let mut stream = TcpStream::connect(server.addr).unwrap();
-        stream.set_read_timeout(Some(common::TIMEOUT)).unwrap();
-        write!(
-            stream,
-            "GET / HTTP/1.1\r\nHost: {}\r\n{headers}\r\n",
-            server.addr
-        )
-        .unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        let end = loop {
-            if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let n = stream.read(&mut buf).expect("no answer to the upgrade");
-            assert!(n > 0, "closed before the answer: {got:?}");
-            got.extend_from_slice(&buf[..n]);
-        };
-        let head = String::from_utf8(got[..end].to_vec()).unwrap();
-        (stream, head, got[end..].to_vec())
+        upgrade_over(tcp(server), server, headers)
     }
 
-    /// An upgraded connection whose `handshake` packet has been read.
+    /// An upgraded plain connection whose `handshake` packet has been read.
     fn open(server: &Server) -> Raw {
-        let (stream, head, pending) = Raw::upgrade(
-            server,
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
-        );
+        Raw::open_over(tcp(server), server)
+    }
+}
+
+/// Sends the upgrade request over `stream`; returns the answer's head and what followed.
+fn upgrade_over<S: Read + Write>(
+    mut stream: S,
+    server: &Server,
+    headers: &str,
+) -> (S, String, Vec<u8>) {
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {}\r\n{headers}\r\n",
+        server.addr
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buf).expect("no answer to the upgrade");
+        assert!(n > 0, "closed before the answer: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8(got[..end].to_vec()).unwrap();
+    (stream, head, got[end..].to_vec())
+}
+
+impl<S: Read + Write> Raw<S> {
+    /// An upgraded connection over `stream` whose `handshake` packet has been read.
+    fn open_over(stream: S, server: &Server) -> Raw<S> {
+        let (stream, head, pending) = upgrade_over(stream, server, UPGRADE_13);
         assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
         let mut raw = Raw { stream, pending };
         let first = raw.next_frame().expect("no handshake");
@@ -329,6 +355,44 @@ fn a_peer_that_never_ends_the_connection_is_dropped_after_the_close_frame() {
         " from {addr} closed: the peer did not end the connection after the close frame"
     ));
     assert_eq!(raw.expect_close(), (1002, "reserved bits set".to_string()));
+}
+
+/// A TLS connection to the server, trusting the certificate it made.
+fn tls(server: &Server) -> StreamOwned<ClientConnection, TcpStream> {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(server.data_dir().join("tls-ca.pem")).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").unwrap();
+    let connection = ClientConnection::new(Arc::new(config), name).unwrap();
+    StreamOwned::new(connection, tcp(server))
+}
+
+#[test]
+fn over_tls_a_violation_gets_its_close_frame_then_close_notify() {
+    let server = Server::start();
+    for (bytes, expected) in [
+        (
+            frame(FIN | OP_CONTINUATION, b"x", true),
+            (1002, "continuation frame without a message"),
+        ),
+        (
+            frame(FIN | OP_TEXT, b"\xc0\xaf", true),
+            (1007, "invalid UTF-8"),
+        ),
+    ] {
+        let mut raw = Raw::open_over(tls(&server), &server);
+        raw.send(&bytes);
+        // A clean end over TLS is a close_notify: rustls reads it as the end of the stream.
+        let (code, reason) = raw.expect_close();
+        assert_eq!((code, reason.as_str()), expected);
+    }
 }
 
 #[test]
