@@ -6,15 +6,14 @@
 //! [`super::frames`]) and a watcher that ends everything when the outbox is killed (slow
 //! consumer, idle peer), or a few seconds after a close frame was queued. Whichever
 //! finishes first ends the connection; the [`Cleanup`] guard then does the presence
-//! bookkeeping, even after a panic (or earlier: as soon as the close frame is written).
+//! bookkeeping, even after a panic.
 //!
 //! The reader reads the socket only while the outbox is below its high-water mark
 //! (backpressure, see [`crate::hub::outbox`]), so a client that pipelines requests gets
 //! every answer in order. A WebSocket violation of the client gets the close frame
-//! RFC 6455 asks for ([`super::violations`]). After any close frame the server ends its
-//! direction of the stream and reads (and drops) whatever still comes until the peer ends
-//! its own: closing with unread bytes would reset the connection, and a reset can destroy
-//! the close frame before the peer reads it.
+//! RFC 6455 asks for ([`super::violations`]). The connection ends when its close frame has
+//! been written; then the server ends its direction of the stream and reads (and drops)
+//! whatever still comes until the peer ends its own ([`after_close`]).
 //!
 //! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
 //! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
@@ -274,37 +273,62 @@ async fn websocket<S: Link>(
     let cleanup = Cleanup {
         app: app.clone(),
         session: session.clone(),
-        done: std::cell::Cell::new(false),
     };
     session.send(crate::router::handshake(&app, &session));
 
-    let reason = read_loop(&app, &session, ws)
-        .or(write_loop(&session, writing, &cleanup))
-        .or(watch(&session))
+    let mut writing = writing;
+    let ended = async { Ended::Other(read_loop(&app, &session, ws).await) }
+        .or(write_loop(&session, &mut writing))
+        .or(async { Ended::Other(watch(&session).await) })
         .await;
+    // The reader (and any packet it was handling) is gone: for everyone else the
+    // connection ends here.
+    drop(cleanup);
+    let reason = match ended {
+        Ended::Other(reason) => reason,
+        Ended::CloseWritten(reason) => {
+            after_close(&mut writing).await;
+            reason
+        }
+    };
     log::info!("connection {} from {peer} closed: {reason}", session.id);
 }
 
-/// Forgets the connection (presence, voice) once: when its close frame has been written,
-/// or when its task ends, however it ends.
+/// How a connection's three futures ended.
+enum Ended {
+    /// The close frame was written: the stream is still open.
+    CloseWritten(Reason),
+    /// Anything else.
+    Other(Reason),
+}
+
+/// Forgets the connection when its task ends, however it ends.
 struct Cleanup {
     app: Rc<App>,
     session: Rc<Session>,
-    done: std::cell::Cell<bool>,
-}
-
-impl Cleanup {
-    fn run(&self) {
-        if !self.done.replace(true) {
-            crate::auth::disconnected(&self.app, &self.session);
-        }
-    }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        self.run();
+        crate::auth::disconnected(&self.app, &self.session);
     }
+}
+
+/// After the close frame: ends our direction of the stream (a TLS close_notify first),
+/// then reads and drops whatever the peer still sends until it ends its own (RFC 6455
+/// §7.1.1). Closing a socket with unread bytes would reset it, and a reset can destroy the
+/// close frame before the peer reads it. Both within [`CLOSE_LINGER`].
+async fn after_close<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
+    let ends = async {
+        if stream.close().await.is_ok() {
+            let mut buf = [0u8; 512];
+            while let Ok(1..) = futures_lite::AsyncReadExt::read(stream, &mut buf).await {}
+        }
+    };
+    ends.or(async {
+        Timer::after(CLOSE_LINGER).await;
+    })
+    .await;
 }
 
 async fn read_loop(
@@ -316,8 +340,8 @@ async fn read_loop(
         // Backpressure: while this connection's replies pile up, its socket is not read.
         session.outbox.readable().await;
         if session.outbox.is_closed() {
-            read_side::drain(ws).await;
-            return "closed by the server".into();
+            // A close frame is queued: the writer (or the watcher) ends the connection.
+            return std::future::pending().await;
         }
         let message = match ws.next().await {
             None => return "closed by the peer".into(),
@@ -339,8 +363,7 @@ async fn read_loop(
                     ),
                 }
                 session.push(Outgoing::Close(violation.code, violation.reason));
-                read_side::drain(ws).await;
-                return Cow::Borrowed(violation.reason);
+                return std::future::pending().await;
             }
         };
         session.last_seen.set(Instant::now());
@@ -363,12 +386,11 @@ async fn read_loop(
                 "val": "Binary frames are not supported: send JSON text frames"
             }))),
             Message::Close(frame) => {
-                // Answer the close handshake (unless this is the answer to ours), then let
-                // the peer end the connection.
+                // Answer the close handshake (unless this is the answer to ours); the
+                // writer ends the connection once the answer is out.
                 let (code, reason) = violations::close_reply(frame.as_ref());
                 session.push(Outgoing::Close(code, reason));
-                read_side::drain(ws).await;
-                return "closed by the peer".into();
+                return std::future::pending().await;
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
@@ -381,12 +403,12 @@ async fn read_loop(
     }
 }
 
-/// How long the peer has, once a close frame is queued, to take it and end the connection
-/// before the server drops it: the close frame's write, too, is bounded by this.
+/// How long the peer has, once a close frame is queued, to take it (the frame's write is
+/// bounded by this), and then to end the connection after it was written.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 /// Ends the connection when its outbox is killed (slow consumer, idle peer), or
-/// [`CLOSE_LINGER`] after a close frame was queued.
+/// [`CLOSE_LINGER`] after a close frame was queued if it has not been written by then.
 async fn watch(session: &Session) -> Reason {
     let outbox = &session.outbox;
     outbox.closing().await;
@@ -398,7 +420,7 @@ async fn watch(session: &Session) -> Reason {
             outbox.killed().await;
         })
         .await;
-        outbox.kill("the peer did not end the connection after the close frame");
+        outbox.kill("the peer did not take the close frame");
     }
     Cow::Borrowed(outbox.killed().await)
 }
@@ -406,16 +428,12 @@ async fn watch(session: &Session) -> Reason {
 /// Writes whatever is queued, a batch per system call (plain: one vectored write from the
 /// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
 /// an error.
-async fn write_loop(
-    session: &Rc<Session>,
-    mut stream: impl AsyncWrite + Unpin,
-    cleanup: &Cleanup,
-) -> Reason {
+async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin)) -> Ended {
     let mut batch: Vec<Outgoing> = Vec::new();
     loop {
         let Some(first) = session.outbox.next().await else {
             // Killed: say why (resolves at once).
-            return Cow::Borrowed(session.outbox.killed().await);
+            return Ended::Other(Cow::Borrowed(session.outbox.killed().await));
         };
         batch.push(first);
         // Let the other ready tasks run first: frames they queue for this connection go out
@@ -427,7 +445,7 @@ async fn write_loop(
                 None => break,
             }
         }
-        let written = match frames::write_batch(&mut stream, &batch).await {
+        let written = match frames::write_batch(stream, &batch).await {
             // A no-op on a plain socket.
             Ok(closing) => stream.flush().await.map(|()| closing),
             Err(e) => Err(e),
@@ -435,16 +453,14 @@ async fn write_loop(
         match written {
             Ok(false) => {}
             Ok(true) => {
-                // The close frame is out: the session is over for everyone else now, while
-                // our direction ends (a TLS close_notify first) and the reader waits for the
-                // peer to end the connection ([`watch`] bounds both).
-                cleanup.run();
-                if let Err(e) = stream.close().await {
-                    return format!("write failed: {e}").into();
-                }
-                return std::future::pending().await;
+                let reason = batch.iter().find_map(|i| match i {
+                    Outgoing::Close(_, reason) if !reason.is_empty() => Some(*reason),
+                    _ => None,
+                });
+                // Only the answer to the peer's own close frame has no reason.
+                return Ended::CloseWritten(Cow::Borrowed(reason.unwrap_or("closed by the peer")));
             }
-            Err(e) => return format!("write failed: {e}").into(),
+            Err(e) => return Ended::Other(format!("write failed: {e}").into()),
         }
         batch.clear();
     }

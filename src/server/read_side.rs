@@ -88,20 +88,6 @@ pub async fn renew<R: AsyncRead + Unpin>(
     WebSocketStream::from_raw_socket(fresh, Role::Server, Some(config)).await
 }
 
-/// Reads and drops whatever the peer still sends until it ends the stream (or a read
-/// fails). After a close frame the server lets the peer close first (RFC 6455 §7.1.1):
-/// closing a socket with unread bytes would reset it, and a reset can destroy the close
-/// frame before the peer reads it. The caller bounds the wait.
-pub async fn drain<R: AsyncRead + Unpin>(mut ws: WebSocketStream<ReadSide<R>>) {
-    let Some(mut reader) = ws.get_mut().reader.take() else {
-        return;
-    };
-    // Tungstenite's buffers go now; the gate is not asked again.
-    drop(ws);
-    let mut buf = [0u8; 512];
-    while let Ok(1..) = futures_lite::AsyncReadExt::read(&mut reader.stream, &mut buf).await {}
-}
-
 impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
