@@ -394,6 +394,36 @@ fn over_tls_a_violation_gets_its_close_frame_then_close_notify() {
     }
 }
 
+/// Before authentication too: the header alone decides, so a frame that declares a large
+/// payload never makes the server wait for (or reserve room for) it.
+#[test]
+fn a_frame_whose_header_breaks_the_protocol_is_refused_before_its_payload() {
+    let server = Server::start();
+    let header_of = |first: u8, len: usize, masked: bool| {
+        let mut f = frame(first, &vec![0u8; len], masked);
+        f.truncate(if masked { 14 } else { 10 });
+        f
+    };
+    for (header, expected) in [
+        (
+            header_of(FIN | OP_TEXT, 2_000_000, false),
+            "unmasked client frame",
+        ),
+        (
+            header_of(FIN | OP_PING, 2_000_000, true),
+            "control frame over 125 bytes",
+        ),
+        (header_of(FIN | 0x4, 2_000_000, true), "reserved opcode"),
+        (
+            header_of(FIN | OP_CONTINUATION, 2_000_000, true),
+            "continuation frame without a message",
+        ),
+    ] {
+        let (code, reason) = close_after(&server, &header);
+        assert_eq!((code, reason.as_str()), (1002, expected));
+    }
+}
+
 #[test]
 fn a_valid_close_is_answered_with_1000_then_the_end() {
     let server = Server::start();

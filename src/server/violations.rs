@@ -3,15 +3,16 @@
 //! Tungstenite (through async-tungstenite) finds the violations while it reads and
 //! reports each as an error; the reader maps the error to a close code and a short reason
 //! here, queues that close frame and lets the peer end the connection
-//! (`connection::read_loop`). The gate's own refusal of a message over the size limits
-//! ([`super::message_gate::TooBig`]) arrives the same way, inside an I/O error.
+//! (`connection::read_loop`). The gate's own refusals, of a message over the size limits
+//! ([`TooBig`]) and of a frame whose header breaks the protocol ([`BadFrame`]), arrive the
+//! same way, inside an I/O error.
 
 use async_tungstenite::tungstenite::Error as WsError;
 use async_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::message_gate::TooBig;
+use super::message_gate::{BadFrame, TooBig};
 
 /// Invalid data: a text message or close reason that is not UTF-8.
 pub const INVALID_DATA: u16 = 1007;
@@ -41,6 +42,7 @@ impl Violation {
             });
         }
         let (code, reason) = match error {
+            WsError::Io(e) => (PROTOCOL_ERROR, BadFrame::of(e)?.0),
             WsError::Utf8(_) => (INVALID_DATA, "invalid UTF-8"),
             WsError::Protocol(p) => (PROTOCOL_ERROR, protocol_reason(p)?),
             _ => return None,
@@ -122,6 +124,10 @@ mod tests {
         );
         assert_eq!(code(WsError::ConnectionClosed), None);
         assert_eq!(code(WsError::Io(std::io::Error::other("reset"))), None);
+        assert_eq!(
+            code(WsError::Io(BadFrame("unmasked client frame").into_io())),
+            Some((1002, "unmasked client frame"))
+        );
         let big = TooBig { size: 9, max: 4 };
         assert_eq!(
             Violation::of(&WsError::Io(big.into_io())),
