@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 
 use super::{CmdError, Ctx, Outcome, Reply, text_field};
 use crate::model::{Channel, ChannelKind};
-use crate::protocol::errors::{CHANNEL_NAME_REQUIRED, CHANNEL_NOT_FOUND, USER_NOT_FOUND};
+use crate::protocol::errors::{
+    CHANNEL_NAME_REQUIRED, CHANNEL_NOT_FOUND, USER_NOT_FOUND, invalid_field,
+};
 
 pub async fn channels_get(ctx: &Ctx<'_>) -> Outcome {
     if ctx.app.dir().user(ctx.user_id).is_none() {
@@ -48,10 +50,36 @@ struct Create {
     name: Option<Value>,
     #[serde(rename = "type")]
     kind: Option<Value>,
-    description: Option<Value>,
-    display_name: Option<Value>,
+    // Typed: a value of another type is refused with the field's name, not dropped.
+    description: Option<String>,
+    display_name: Option<String>,
     permissions: Option<Value>,
     size: Option<Value>,
+}
+
+/// A separator's `size`: a number, or absent (`null`, `""`).
+fn separator_size<'v>(field: &str, size: Option<&'v Value>) -> Result<Option<&'v Value>, CmdError> {
+    match size {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(n @ Value::Number(_)) => Ok(Some(n)),
+        Some(_) => Err(invalid_field(field, "expected a number").into()),
+    }
+}
+
+/// The keys of `channel_update.updates` with a type of their own: the text fields must be
+/// strings (or `null`), `size` a number (or `null`, `""`). `name`, `type` and
+/// `permissions` have their own checks.
+fn check_update_types(updates: &Map<String, Value>) -> Result<(), CmdError> {
+    for key in ["description", "display_name"] {
+        if let Some(value) = updates.get(key) {
+            if let Err(e) = Option::<String>::deserialize(value) {
+                return Err(invalid_field(&format!("updates.{key}"), &e.to_string()).into());
+            }
+        }
+    }
+    separator_size("updates.size", updates.get("size"))?;
+    Ok(())
 }
 
 pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
@@ -88,16 +116,13 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
         ("description", &req.description),
         ("display_name", &req.display_name),
     ] {
-        if let Some(v) = value
-            .as_ref()
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-        {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             obj.insert(key.into(), json!(v));
         }
     }
+    let size = separator_size("size", req.size.as_ref())?;
     if kind == ChannelKind::Separator {
-        if let Some(size) = req.size.as_ref().filter(|s| !s.is_null() && *s != "") {
+        if let Some(size) = size {
             obj.insert("size".into(), size.clone());
         }
     }
@@ -134,6 +159,7 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     let Some(updates) = req.updates.as_ref().and_then(Value::as_object) else {
         return Err("updates object is required".into());
     };
+    check_update_types(updates)?;
     let mut channels = ctx.app.dir().channels.clone();
     let Some(at) = channels.iter().position(|c| c.name() == current) else {
         return Err(CHANNEL_NOT_FOUND.into());

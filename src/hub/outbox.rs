@@ -4,6 +4,14 @@
 //! than the configured number of packets or bytes pile up, it is a *slow consumer* and the
 //! outbox is killed, which ends that connection (and nobody else notices). Single-threaded
 //! by design: only the executor thread touches it.
+//!
+//! The connection's own requests are the exception: the reader asks [`Outbox::readable`]
+//! before it reads the next frame, and stops reading the socket while the queue is above
+//! its high-water mark (half of either bound) until it is back at the low-water mark (a
+//! quarter). A direct reply waits for room ([`Outbox::room_for`]). So a client that
+//! pipelines many requests and reads is slowed down by TCP instead of dropped; only what
+//! others send (broadcasts, presence, heartbeats) can fill the queue of a client that stops
+//! reading, and that client is still a slow consumer.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -40,6 +48,20 @@ impl Outgoing {
 /// Queue slots kept after a burst has drained (more are allocated while needed).
 const KEEP_SLOTS: usize = 8;
 
+/// Above `1 / HIGH_WATER` of either bound the connection's socket is not read; it is read
+/// again at `1 / LOW_WATER` of both. Half a queue stays free for what others send meanwhile.
+const HIGH_WATER: usize = 2;
+const LOW_WATER: usize = 4;
+
+/// What the reader waits for in the queue.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    /// The low-water mark ([`Outbox::readable`]).
+    LowWater,
+    /// Room for one more item of this cost ([`Outbox::room_for`]).
+    Room(usize),
+}
+
 /// Why a push did not queue the packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError {
@@ -59,6 +81,38 @@ struct Inner {
     killed: Option<&'static str>,
     writer: Option<Waker>,
     watcher: Option<Waker>,
+    /// Waits for a close frame to be queued (or the kill): see [`Outbox::closing`].
+    closer: Option<Waker>,
+    /// The reader, waiting for the queue to drain (see [`Need`]).
+    reader: Option<(Waker, Need)>,
+    /// Set while the queue drains from the high-water mark to the low-water mark.
+    draining: bool,
+}
+
+impl Inner {
+    /// Whether the queue is above `1 / divisor` of either bound.
+    fn above(&self, divisor: usize) -> bool {
+        self.queue.len() > self.max_packets / divisor || self.bytes > self.max_bytes / divisor
+    }
+
+    fn has_room(&self, cost: usize) -> bool {
+        self.queue.is_empty()
+            || (self.queue.len() < self.max_packets && self.bytes + cost <= self.max_bytes)
+    }
+
+    fn ended(&self) -> bool {
+        self.closing || self.killed.is_some()
+    }
+
+    /// Wakes the tasks that wait for the end (close queued or killed).
+    fn wake_closer(&mut self) {
+        if let Some(w) = self.closer.take() {
+            w.wake();
+        }
+        if let Some((w, _)) = self.reader.take() {
+            w.wake();
+        }
+    }
 }
 
 /// See the module docs.
@@ -79,6 +133,9 @@ impl Outbox {
                 killed: None,
                 writer: None,
                 watcher: None,
+                closer: None,
+                reader: None,
+                draining: false,
             }),
         }
     }
@@ -90,7 +147,9 @@ impl Outbox {
             return Err(PushError::Closed);
         }
         let cost = item.cost();
-        if inner.queue.len() >= inner.max_packets || inner.bytes + cost > inner.max_bytes {
+        // An empty queue takes an item larger than the byte bound: it is allocated already,
+        // and the bound is about what piles up.
+        if !inner.has_room(cost) {
             drop(inner);
             self.kill("slow consumer: too much unread data queued");
             return Err(PushError::SlowConsumer);
@@ -100,6 +159,9 @@ impl Outbox {
         inner.queue.push_back(item);
         if let Some(w) = inner.writer.take() {
             w.wake();
+        }
+        if inner.closing {
+            inner.wake_closer();
         }
         Ok(())
     }
@@ -117,6 +179,7 @@ impl Outbox {
             if let Some(w) = inner.writer.take() {
                 w.wake();
             }
+            inner.wake_closer();
         }
     }
 
@@ -134,7 +197,72 @@ impl Outbox {
             // a large queue.
             inner.queue.shrink_to(KEEP_SLOTS);
         }
+        let satisfied = match inner.reader {
+            Some((_, Need::LowWater)) => !inner.above(LOW_WATER),
+            Some((_, Need::Room(cost))) => inner.has_room(cost),
+            None => false,
+        };
+        if satisfied {
+            if let Some((w, _)) = inner.reader.take() {
+                w.wake();
+            }
+        }
         Some(item)
+    }
+
+    /// Resolves when the connection's socket may be read again: at once while the queue is
+    /// below its high-water mark; once above it, when it has drained to the low-water mark
+    /// (backpressure, see the module docs). Also resolves once the connection is ending.
+    pub async fn readable(&self) {
+        poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if inner.ended() {
+                return Poll::Ready(());
+            }
+            if !inner.draining && inner.above(HIGH_WATER) {
+                inner.draining = true;
+            }
+            if inner.draining && inner.above(LOW_WATER) {
+                inner.reader = Some((cx.waker().clone(), Need::LowWater));
+                return Poll::Pending;
+            }
+            inner.draining = false;
+            Poll::Ready(())
+        })
+        .await
+    }
+
+    /// Resolves when one more item of `cost` bytes fits in the queue (or the queue is empty,
+    /// for an item larger than the bound), so that a reply to the connection's own request
+    /// waits instead of overflowing. Also resolves once the connection is ending.
+    pub async fn room_for(&self, cost: usize) {
+        poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if inner.ended() || inner.has_room(cost) {
+                return Poll::Ready(());
+            }
+            inner.reader = Some((cx.waker().clone(), Need::Room(cost)));
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Resolves once a close frame is queued or the outbox is killed.
+    pub async fn closing(&self) {
+        poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if inner.ended() {
+                return Poll::Ready(());
+            }
+            inner.closer = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Whether the outbox has been killed.
+    pub fn is_killed(&self) -> bool {
+        self.inner.borrow().killed.is_some()
     }
 
     /// The next packet to write; `None` once killed.
@@ -220,5 +348,56 @@ mod tests {
         assert!(matches!(o.try_next(), Some(Outgoing::Text(t)) if t == "b"));
         o.push(Outgoing::Close(1000, "bye")).unwrap();
         assert_eq!(o.push(text("late")), Err(PushError::Closed));
+    }
+
+    /// Polls `future` once; true when it is ready.
+    fn ready_now(future: impl std::future::Future<Output = ()>) -> bool {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        future.as_mut().poll(&mut cx).is_ready()
+    }
+
+    #[test]
+    fn reading_stops_above_the_high_water_mark_until_the_low_water_mark() {
+        let o = Outbox::new(8, 1000);
+        for _ in 0..4 {
+            o.push(text("a")).unwrap();
+        }
+        assert!(
+            ready_now(o.readable()),
+            "at the high-water mark: still readable"
+        );
+        o.push(text("a")).unwrap();
+        assert!(!ready_now(o.readable()), "above it");
+        o.try_next();
+        o.try_next();
+        assert!(!ready_now(o.readable()), "3 left: above the low-water mark");
+        o.try_next();
+        assert!(ready_now(o.readable()), "2 left: at the low-water mark");
+        // Bytes count too.
+        let o = Outbox::new(100, 40);
+        o.push(text("twenty-one bytes long")).unwrap();
+        assert!(!ready_now(o.readable()));
+        o.push(Outgoing::Close(1000, "")).unwrap();
+        assert!(ready_now(o.readable()), "closing: nothing more to wait for");
+    }
+
+    #[test]
+    fn a_reply_waits_for_room_and_a_huge_one_for_an_empty_queue() {
+        let o = Outbox::new(2, 10);
+        o.push(text("abcdef")).unwrap();
+        assert!(ready_now(o.room_for(4)));
+        assert!(!ready_now(o.room_for(5)));
+        o.push(text("a")).unwrap();
+        assert!(!ready_now(o.room_for(1)), "no packet slot left");
+        o.try_next();
+        assert!(ready_now(o.room_for(1)));
+        assert!(!ready_now(o.room_for(50)));
+        o.try_next();
+        assert!(ready_now(o.room_for(50)), "an empty queue takes anything");
+        o.push(text("abcdefghij")).unwrap();
+        o.kill("gone");
+        assert!(ready_now(o.room_for(50)));
+        assert!(ready_now(o.closing()));
     }
 }

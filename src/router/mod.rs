@@ -61,6 +61,14 @@ pub async fn handle_frame(app: &Rc<App>, session: &Rc<Session>, text: &str) {
     };
     let reply = outcome
         .unwrap_or_else(|CmdError(text)| Reply::to_sender(&outbound::error(&packet.cmd, &text)));
+    // The reply to the connection's own request waits for room in its queue rather than
+    // overflowing it (a pipelining client that reads is no slow consumer). Escaping can
+    // make the copied `listener` longer than its text: counted twice.
+    let listener_cost = packet.listener.as_deref().map_or(0, |l| 2 * l.len() + 16);
+    session
+        .outbox
+        .room_for(reply.packet.len() + listener_cost)
+        .await;
     app.hub.reply(
         &app.dir(),
         app.dir_version(),

@@ -4,8 +4,16 @@
 //! (async-tungstenite reads and checks frames; packets are handled one at a time, in
 //! order), the writer (drains the outbox and writes the queued frames itself, see
 //! [`super::frames`]) and a watcher that ends everything when the outbox is killed (slow
-//! consumer, idle peer). Whichever finishes first ends the connection; the [`Cleanup`]
-//! guard then does the presence bookkeeping, even after a panic.
+//! consumer, idle peer), or a few seconds after a close frame was queued. Whichever
+//! finishes first ends the connection; the [`Cleanup`] guard then does the presence
+//! bookkeeping, even after a panic.
+//!
+//! The reader reads the socket only while the outbox is below its high-water mark
+//! (backpressure, see [`crate::hub::outbox`]), so a client that pipelines requests gets
+//! every answer in order. A WebSocket violation of the client gets the close frame
+//! RFC 6455 asks for ([`super::violations`]). The connection ends when its close frame has
+//! been written; then the server ends its direction of the stream and reads (and drops)
+//! whatever still comes until the peer ends its own ([`after_close`]).
 //!
 //! The connection is plain TCP or TLS (see [`super::transport`]); the same code runs over
 //! both. Both sides share the stream. The reader's own writes (tungstenite's pong replies) are
@@ -20,17 +28,17 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::WebSocketStream;
+use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
 use futures_rustls::server::TlsStream;
 use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
-use super::message_gate::TooBig;
 use super::read_side::{self, ReadSide};
 use super::transport::{self, Link};
+use super::violations::{self, Violation};
 use super::{
     frames, http, media_routes, session_route, tls_page, upload_route, web, webhook_route,
 };
@@ -125,11 +133,11 @@ async fn answer<S: Link>(
     mut request: http::Request,
     tls: Option<&Tls>,
 ) {
-    if let (Some(key), "GET", "/") = (
-        &request.websocket_key,
-        request.method.as_str(),
-        request.route(),
-    ) {
+    let upgrade =
+        request.websocket_key.is_some() && request.method == "GET" && request.route() == "/";
+    // RFC 6455 §4.4: another version is refused with the one this server speaks.
+    let wrong_version = upgrade && !http::speaks_websocket_13(&request);
+    if let (Some(key), false, true) = (&request.websocket_key, wrong_version, upgrade) {
         let key = key.clone();
         let cookie = session_route::upgrade_cookie(&app, &request);
         let base_url = request.base_url(S::TRANSPORT.is_tls());
@@ -147,7 +155,9 @@ async fn answer<S: Link>(
         return;
     }
     let mut unread_body = false;
-    let response = if session_route::handles(&request) {
+    let response = if wrong_version {
+        http::Response::upgrade_required()
+    } else if session_route::handles(&request) {
         session_route::answer(&app, &mut stream, &request, S::TRANSPORT.is_tls()).await
     } else if webhook_route::handles(&request) {
         let answer = webhook_route::answer(&app, &mut stream, &request).await;
@@ -260,17 +270,28 @@ async fn websocket<S: Link>(
         if S::TRANSPORT.is_tls() { "TLS, " } else { "" },
         app.hub.len()
     );
-    let _cleanup = Cleanup {
+    let cleanup = Cleanup {
         app: app.clone(),
         session: session.clone(),
     };
     session.send(crate::router::handshake(&app, &session));
 
-    let reason = read_loop(&app, &session, ws)
-        .or(write_loop(&session, writing))
-        .or(async { Cow::Borrowed(session.outbox.killed().await) })
-        .or(auth_deadline(&app, &session))
+    let mut writing = writing;
+    let ended = async { Ended::Other(read_loop(&app, &session, ws).await) }
+        .or(write_loop(&session, &mut writing))
+        .or(async { Ended::Other(watch(&session).await) })
+        .or(async { Ended::Other(auth_deadline(&app, &session).await) })
         .await;
+    // The reader (and any packet it was handling) is gone: for everyone else the
+    // connection ends here.
+    drop(cleanup);
+    let reason = match ended {
+        Ended::Other(reason) => reason,
+        Ended::CloseWritten(reason) => {
+            after_close(&mut writing).await;
+            reason
+        }
+    };
     log::info!("connection {} from {peer} closed: {reason}", session.id);
 }
 
@@ -288,8 +309,17 @@ async fn auth_deadline(app: &App, session: &Session) -> Reason {
         session.peer,
         limit.as_secs()
     );
+    // The watcher ends the connection once the frame is written (or the peer does not take it).
     session.push(Outgoing::Close(1008, "authentication timeout"));
-    closing(session).await
+    std::future::pending().await
+}
+
+/// How a connection's three futures ended.
+enum Ended {
+    /// The close frame was written: the stream is still open.
+    CloseWritten(Reason),
+    /// Anything else.
+    Other(Reason),
 }
 
 /// Forgets the connection when its task ends, however it ends.
@@ -304,26 +334,56 @@ impl Drop for Cleanup {
     }
 }
 
+/// After the close frame: ends our direction of the stream (a TLS close_notify first),
+/// then reads and drops whatever the peer still sends until it ends its own (RFC 6455
+/// §7.1.1). Closing a socket with unread bytes would reset it, and a reset can destroy the
+/// close frame before the peer reads it. Both within [`CLOSE_LINGER`].
+async fn after_close<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
+    let ends = async {
+        if stream.close().await.is_ok() {
+            let mut buf = [0u8; 512];
+            while let Ok(1..) = futures_lite::AsyncReadExt::read(stream, &mut buf).await {}
+        }
+    };
+    ends.or(async {
+        Timer::after(CLOSE_LINGER).await;
+    })
+    .await;
+}
+
 async fn read_loop(
     app: &Rc<App>,
     session: &Rc<Session>,
     mut ws: WebSocketStream<ReadSide<impl AsyncRead + Unpin>>,
 ) -> Reason {
     loop {
+        // Backpressure: while this connection's replies pile up, its socket is not read.
+        session.outbox.readable().await;
+        if session.outbox.is_closed() {
+            // A close frame is queued: the writer (or the watcher) ends the connection.
+            return std::future::pending().await;
+        }
         let message = match ws.next().await {
             None => return "closed by the peer".into(),
             Some(Ok(m)) => m,
             Some(Err(e)) => {
-                let Some((size, max_size)) = too_big(&e) else {
+                let Some(violation) = Violation::of(&e) else {
                     return format!("protocol error: {e}").into();
                 };
-                log::warn!(
-                    "connection {} ({}): message of {size} bytes exceeds {max_size}",
-                    session.id,
-                    session.peer
-                );
-                session.push(Outgoing::Close(1009, "message too big"));
-                return closing(session).await;
+                match violation.size {
+                    Some((size, max_size)) => log::warn!(
+                        "connection {} ({}): message of {size} bytes exceeds {max_size}",
+                        session.id,
+                        session.peer
+                    ),
+                    None => log::info!(
+                        "connection {} ({}): WebSocket violation: {e}",
+                        session.id,
+                        session.peer
+                    ),
+                }
+                session.push(Outgoing::Close(violation.code, violation.reason));
+                return std::future::pending().await;
             }
         };
         session.last_seen.set(Instant::now());
@@ -345,11 +405,12 @@ async fn read_loop(
                 "cmd": "error",
                 "val": "Binary frames are not supported: send JSON text frames"
             }))),
-            Message::Close(_) => {
-                // Answer the close handshake, then end.
-                session.push(Outgoing::Close(1000, ""));
-                closing(session).await;
-                return "closed by the peer".into();
+            Message::Close(frame) => {
+                // Answer the close handshake (unless this is the answer to ours); the
+                // writer ends the connection once the answer is out.
+                let (code, reason) = violations::close_reply(frame.as_ref());
+                session.push(Outgoing::Close(code, reason));
+                return std::future::pending().await;
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
@@ -359,41 +420,40 @@ async fn read_loop(
                 ws = read_side::renew(ws).await;
             }
         }
-        if session.outbox.is_closed() {
-            return closing(session).await;
-        }
     }
 }
 
-/// The size and limit of a message refused for its size, by the gate or by tungstenite.
-fn too_big(error: &WsError) -> Option<(usize, usize)> {
-    let wide = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    match error {
-        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-            Some((*size, *max_size))
-        }
-        WsError::Io(e) => TooBig::of(e).map(|big| (wide(big.size), wide(big.max))),
-        _ => None,
-    }
-}
+/// How long the peer has, once a close frame is queued, to take it (the frame's write is
+/// bounded by this), and then to end the connection after it was written.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
-/// Gives the writer a moment to send a queued close frame (it ends the connection when it
-/// has), then gives up on a peer that does not take it.
-async fn closing(session: &Session) -> Reason {
-    Timer::after(Duration::from_secs(5)).await;
-    session.outbox.kill("the peer did not take the close frame");
-    "closed by the server".into()
+/// Ends the connection when its outbox is killed (slow consumer, idle peer), or
+/// [`CLOSE_LINGER`] after a close frame was queued if it has not been written by then.
+async fn watch(session: &Session) -> Reason {
+    let outbox = &session.outbox;
+    outbox.closing().await;
+    if !outbox.is_killed() {
+        async {
+            Timer::after(CLOSE_LINGER).await;
+        }
+        .or(async {
+            outbox.killed().await;
+        })
+        .await;
+        outbox.kill("the peer did not take the close frame");
+    }
+    Cow::Borrowed(outbox.killed().await)
 }
 
 /// Writes whatever is queued, a batch per system call (plain: one vectored write from the
 /// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
 /// an error.
-async fn write_loop(session: &Rc<Session>, mut stream: impl AsyncWrite + Unpin) -> Reason {
+async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin)) -> Ended {
     let mut batch: Vec<Outgoing> = Vec::new();
     loop {
         let Some(first) = session.outbox.next().await else {
             // Killed: say why (resolves at once).
-            return Cow::Borrowed(session.outbox.killed().await);
+            return Ended::Other(Cow::Borrowed(session.outbox.killed().await));
         };
         batch.push(first);
         // Let the other ready tasks run first: frames they queue for this connection go out
@@ -405,7 +465,7 @@ async fn write_loop(session: &Rc<Session>, mut stream: impl AsyncWrite + Unpin) 
                 None => break,
             }
         }
-        let written = match frames::write_batch(&mut stream, &batch).await {
+        let written = match frames::write_batch(stream, &batch).await {
             // A no-op on a plain socket.
             Ok(closing) => stream.flush().await.map(|()| closing),
             Err(e) => Err(e),
@@ -417,9 +477,10 @@ async fn write_loop(session: &Rc<Session>, mut stream: impl AsyncWrite + Unpin) 
                     Outgoing::Close(_, reason) if !reason.is_empty() => Some(*reason),
                     _ => None,
                 });
-                return Cow::Borrowed(reason.unwrap_or("closed"));
+                // Only the answer to the peer's own close frame has no reason.
+                return Ended::CloseWritten(Cow::Borrowed(reason.unwrap_or("closed by the peer")));
             }
-            Err(e) => return format!("write failed: {e}").into(),
+            Err(e) => return Ended::Other(format!("write failed: {e}").into()),
         }
         batch.clear();
     }

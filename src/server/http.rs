@@ -185,6 +185,15 @@ impl Response {
         Response::json("404 Not Found", r#"{"error": "Not found"}"#)
     }
 
+    /// `426` for a WebSocket upgrade of a version other than 13, naming the one spoken.
+    pub fn upgrade_required() -> Response {
+        Response::error(
+            "426 Upgrade Required",
+            "Unsupported WebSocket version: this server speaks version 13",
+        )
+        .with("Sec-WebSocket-Version", "13")
+    }
+
     /// `204` for CORS preflights.
     pub fn no_content() -> Response {
         Response::new("204 No Content", "", Vec::new())
@@ -237,6 +246,12 @@ pub async fn write_head<S: AsyncWrite + Unpin>(
     head.push_str(CORS);
     head.push_str("Connection: close\r\n\r\n");
     stream.write_all(head.as_bytes()).await
+}
+
+/// Whether an upgrade request asks for WebSocket version 13, the only one there is
+/// (RFC 6455 §4.2.1; a missing header is another version too).
+pub fn speaks_websocket_13(request: &Request) -> bool {
+    request.header("sec-websocket-version") == Some("13")
 }
 
 /// Answers the upgrade; the connection speaks WebSocket from here on.

@@ -27,8 +27,13 @@
 //! A read also stops before a frame that makes a message large while messages before it
 //! have not been handled yet: one of them may be the login that allows it.
 //!
-//! Frames tungstenite refuses anyway (unmasked, reserved opcodes, a continuation without a
-//! message, …) are simply passed on: tungstenite then closes as it always did.
+//! Frames whose header alone breaks RFC 6455 (unmasked, a reserved opcode, a control frame
+//! that is fragmented or over 125 bytes, a continuation without a message, a new message
+//! inside a fragmented one) are refused at their header ([`BadFrame`], close 1002): passed
+//! on, they would make tungstenite reserve their declared length (up to
+//! `max_large_message_bytes`) before it finds the fault, whoever sent them. What only the
+//! payload shows (invalid UTF-8, a bad close code) and reserved bits are left to
+//! tungstenite.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -71,6 +76,30 @@ impl fmt::Display for TooBig {
 }
 
 impl std::error::Error for TooBig {}
+
+/// A frame whose header breaks RFC 6455: the connection closes with 1002 and this reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadFrame(pub &'static str);
+
+impl fmt::Display for BadFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for BadFrame {}
+
+impl BadFrame {
+    /// The refusal as the reader's error; [`BadFrame::of`] finds it again.
+    pub fn into_io(self) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, self)
+    }
+
+    /// The refusal inside an error of the reader, if it is one.
+    pub fn of(error: &std::io::Error) -> Option<BadFrame> {
+        error.get_ref()?.downcast_ref::<BadFrame>().copied()
+    }
+}
 
 impl TooBig {
     /// The refusal as the reader's error; [`TooBig::of`] finds it again.
@@ -137,6 +166,8 @@ enum Verdict {
     /// Swallow, and end the message tungstenite holds with [`CUT_FRAME`].
     Cut,
     Refuse(TooBig),
+    /// The header breaks the protocol.
+    Bad(BadFrame),
 }
 
 /// The data message whose frames are coming.
@@ -182,6 +213,7 @@ pub struct Gate {
     /// Which completed messages were cut short (tungstenite delivers only their start).
     cut: VecDeque<u64>,
     refused: Option<TooBig>,
+    bad: Option<BadFrame>,
 }
 
 impl Gate {
@@ -199,6 +231,7 @@ impl Gate {
             delivered: 0,
             cut: VecDeque::new(),
             refused: None,
+            bad: None,
         }
     }
 
@@ -219,6 +252,12 @@ impl Gate {
         self.refused
     }
 
+    /// The frame that broke the protocol, once there has been one (every later read fails
+    /// with it; nothing from it on is handed on).
+    pub fn bad_frame(&self) -> Option<BadFrame> {
+        self.bad
+    }
+
     /// Filters one read in place. `data` is the buffer: its first [`Gate::carried`] bytes
     /// are free (the gate puts the carried bytes there), the rest was just read.
     pub fn filter(&mut self, data: &mut [u8], admission: &mut impl Admission) -> Filtered {
@@ -226,6 +265,13 @@ impl Gate {
             return Filtered {
                 kept: 0,
                 refused: Some(big),
+                unread: 0,
+            };
+        }
+        if self.bad.is_some() {
+            return Filtered {
+                kept: 0,
+                refused: None,
                 unread: 0,
             };
         }
@@ -289,6 +335,15 @@ impl Gate {
                         unread: 0,
                     };
                 }
+                Verdict::Bad(bad) => {
+                    // The bytes before it are handed on; the next read fails.
+                    self.bad = Some(bad);
+                    return Filtered {
+                        kept,
+                        refused: None,
+                        unread: 0,
+                    };
+                }
             }
             read += header.size;
             self.payload_left = header.len;
@@ -334,14 +389,19 @@ impl Gate {
     }
 
     fn judge(&mut self, header: &Header, admission: &mut impl Admission) -> Verdict {
-        // Tungstenite refuses these itself (or they are control frames, always small).
-        if !header.masked || !matches!(header.opcode, OP_CONTINUATION | OP_TEXT | OP_BINARY) {
+        if let Some(bad) = header_fault(header) {
+            return Verdict::Bad(bad);
+        }
+        // A control frame: at most 125 bytes, checked above.
+        if !matches!(header.opcode, OP_CONTINUATION | OP_TEXT | OP_BINARY) {
             return Verdict::Pass;
         }
         let first = header.opcode != OP_CONTINUATION;
         let message = match (first, self.message) {
-            // A new message in the middle of one tungstenite holds: its protocol error.
-            (true, Some(m)) if m.passing => return Verdict::Pass,
+            // A new message in the middle of one tungstenite holds.
+            (true, Some(m)) if m.passing => {
+                return Verdict::Bad(BadFrame("new data frame inside a fragmented message"));
+            }
             // A new message after a swallowed one that never ended: start afresh.
             (true, _) => InProgress {
                 declared: 0,
@@ -349,8 +409,7 @@ impl Gate {
                 passing: true,
             },
             (false, Some(m)) => m,
-            // A continuation of nothing: tungstenite's protocol error.
-            (false, None) => return Verdict::Pass,
+            (false, None) => return Verdict::Bad(BadFrame("continuation frame without a message")),
         };
         let declared = message.declared.saturating_add(header.len);
         let (verdict, message) = self.judge_data(first, declared, message, admission);
@@ -427,6 +486,18 @@ impl Gate {
         };
         (verdict, message)
     }
+}
+
+/// What is wrong with a frame's header alone, whatever came before it.
+fn header_fault(header: &Header) -> Option<BadFrame> {
+    let fault = match header.opcode {
+        _ if !header.masked => "unmasked client frame",
+        0x3..=0x7 | 0xB..=0xF => "reserved opcode",
+        0x8..=0xA if !header.fin => "fragmented control frame",
+        0x8..=0xA if header.len > 125 => "control frame over 125 bytes",
+        _ => return None,
+    };
+    Some(BadFrame(fault))
 }
 
 #[cfg(test)]
@@ -828,17 +899,55 @@ mod tests {
         assert_eq!(gate.refused(), refused);
     }
 
+    /// A frame whose header breaks the protocol is refused at its header (before
+    /// tungstenite would reserve its declared length): what came before it is handed on,
+    /// nothing from it on. Whatever the declared length, even before authentication.
     #[test]
-    fn protocol_errors_are_left_to_tungstenite() {
-        let mut stream = frame(true, OP_CONTINUATION, &[b'x'; 300]);
-        stream.extend([0x81, 126, 1, 0]);
-        stream.extend([b'y'; 256]);
-        let expected = stream.clone();
-        every_split(
-            || (small_gate(), fake(0)),
-            &stream,
-            |out, refused, _| assert_eq!((out, refused), (expected.as_slice(), None)),
-        );
+    fn frames_that_break_the_protocol_are_refused_at_their_header() {
+        let ok = frame(true, OP_TEXT, b"ok");
+        let mut unmasked = vec![0x81, 126, 1, 0];
+        unmasked.extend([b'y'; 256]);
+        let start = frame(false, OP_TEXT, b"start");
+        let cases: [(Vec<u8>, Vec<u8>, &str); 7] = [
+            (
+                vec![],
+                frame(true, OP_CONTINUATION, &[b'x'; 300]),
+                "continuation frame without a message",
+            ),
+            (vec![], unmasked, "unmasked client frame"),
+            (
+                start.clone(),
+                frame(true, OP_TEXT, &[b'n'; 50]),
+                "new data frame inside a fragmented message",
+            ),
+            (vec![], frame(true, 0x3, b"x"), "reserved opcode"),
+            (vec![], frame(true, 0xB, b""), "reserved opcode"),
+            (vec![], frame(false, 0x9, b"p"), "fragmented control frame"),
+            (
+                vec![],
+                // A ping that declares 2^40 bytes: judged by its 14 header bytes.
+                [0x89, 0xFF, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4].to_vec(),
+                "control frame over 125 bytes",
+            ),
+        ];
+        for (prefix, bad, reason) in cases {
+            let stream = [ok.clone(), prefix.clone(), bad, ok.clone()].concat();
+            let expected = [ok.clone(), prefix].concat();
+            let make = || {
+                let mut f = fake(10_000);
+                f.authenticated = false;
+                (small_gate(), f)
+            };
+            every_split(make, &stream, |out, refused, admission| {
+                assert_eq!((out, refused), (expected.as_slice(), None), "{reason}");
+                assert_eq!(admission.reserved, 0);
+            });
+            let (mut gate, mut admission) = make();
+            run(&mut gate, &mut admission, &stream, &[]);
+            assert_eq!(gate.bad_frame(), Some(BadFrame(reason)));
+            let mut more = ok.clone();
+            assert_eq!(gate.filter(&mut more, &mut admission).kept, 0, "it sticks");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod session_route;
 pub mod tls_page;
 pub mod transport;
 pub mod upload_route;
+pub mod violations;
 pub mod web;
 pub mod webhook_route;
 

@@ -102,6 +102,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
             if let Some(big) = this.gate.refused() {
                 return Poll::Ready(Err(big.into_io()));
             }
+            if let Some(bad) = this.gate.bad_frame() {
+                return Poll::Ready(Err(bad.into_io()));
+            }
             let carried = this.gate.carried();
             let whole_header = this.gate.holds_header();
             if buf.len() < carried || (buf.len() == carried && !whole_header) {
