@@ -31,6 +31,7 @@ use crate::model::{Channel, ChannelKind, Message, Roles, Status, User};
 use crate::store::{Db, StoreError};
 
 mod media;
+mod modlog;
 mod webhooks;
 
 /// Examples listed per skip reason in the summary; the rest are only counted.
@@ -40,12 +41,7 @@ const MAX_CHANNEL_NAME: usize = 100;
 /// How often the progress bar is redrawn at most.
 const REDRAW: Duration = Duration::from_millis(100);
 /// Files of features this server does not have; named in the summary when present.
-const NOT_IMPORTED: [&str; 4] = [
-    "polls.json",
-    "poll_votes.json",
-    "modlog.json",
-    "push_subscriptions.json",
-];
+const NOT_IMPORTED: [&str; 3] = ["polls.json", "poll_votes.json", "push_subscriptions.json"];
 
 /// Why an import stopped. Nothing was written when one of these is returned.
 #[derive(Debug)]
@@ -183,6 +179,7 @@ struct Source {
     attachments: Option<Map<String, Value>>,
     emojis: Option<Map<String, Value>>,
     webhooks: Option<Map<String, Value>>,
+    modlog: Option<Vec<Value>>,
 }
 
 impl Source {
@@ -193,6 +190,11 @@ impl Source {
                 Some(Value::Object(map)) => Ok(Some(map)),
                 Some(other) => Err(shape_error(root, name, "an object", &other)),
             }
+        };
+        let modlog = match read_json(root, "modlog.json")? {
+            None => None,
+            Some(Value::Array(list)) => Some(list),
+            Some(other) => return Err(shape_error(root, "modlog.json", "an array", &other)),
         };
         let channels = match read_json(root, "channels.json")? {
             None => None,
@@ -208,6 +210,7 @@ impl Source {
             attachments: object("attachments.json")?,
             emojis: object("serverEmojis.json")?,
             webhooks: object("webhooks.json")?,
+            modlog,
         })
     }
 }
@@ -272,6 +275,8 @@ pub struct Report {
     /// The server's icon and banner.
     pub server_assets: Tally,
     pub webhooks: Tally,
+    /// Audit log entries.
+    pub modlog: Tally,
     /// Thread metadata files and thread history files found (threads are not imported).
     threads: (usize, usize),
     /// Feature files present that are not imported.
@@ -392,6 +397,7 @@ impl fmt::Display for Report {
             (&self.emojis, "emojis"),
             (&self.server_assets, "server icon and banner"),
             (&self.webhooks, "webhooks"),
+            (&self.modlog, "audit log entries"),
         ] {
             if t.absent.is_none() {
                 t.write(f, label)?;
@@ -422,6 +428,7 @@ impl fmt::Display for Report {
             &self.emojis,
             &self.server_assets,
             &self.webhooks,
+            &self.modlog,
         ]
         .iter()
         .any(|t| t.changed());
@@ -495,6 +502,7 @@ fn import(
     )?;
     media::import_server_assets(db, &src.root, copied, now, &mut report.server_assets)?;
     webhooks::import_webhooks(db, src.webhooks.as_ref(), now, &mut report.webhooks)?;
+    modlog::import_modlog(db, src.modlog.as_ref(), now, &mut report.modlog)?;
     report.threads = (
         count_files(&src.root.join("threads"), ".json"),
         count_files(&src.root.join("threadMessages"), ".jsonl"),

@@ -8,6 +8,7 @@ pub mod attachment;
 pub mod channel;
 pub mod emoji;
 pub mod message;
+pub mod modlog;
 pub mod role;
 pub mod user;
 
@@ -19,6 +20,7 @@ pub use attachment::Attachment;
 pub use channel::{Action, Channel, ChannelKind};
 pub use emoji::Emoji;
 pub use message::Message;
+pub use modlog::AuditEntry;
 pub use role::{Role, Roles, StoredRoles};
 pub use user::{Status, User};
 

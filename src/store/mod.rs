@@ -12,6 +12,7 @@ pub mod db;
 pub mod emojis;
 pub mod error;
 pub mod messages;
+pub mod modlog;
 pub mod schema;
 pub mod session_tokens;
 pub mod webhooks;
