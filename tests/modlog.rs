@@ -1,4 +1,4 @@
-//! The audit log (docs/protocol.md §8.15): every moderation and management action writes
+//! The audit log (docs/protocol.md §8.20): every moderation and management action writes
 //! an entry in its own transaction, `modlog_get` pages and filters them as the original's
 //! docs describe, `modlog_summary` counts them, and only holders of `view_audit_log` or
 //! `manage_users` read them. Seen by real WebSocket clients, with the exact packets.

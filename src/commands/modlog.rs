@@ -1,4 +1,4 @@
-//! The audit log (docs/protocol.md#815-audit-log): `modlog_get` (a page of entries,
+//! The audit log (docs/protocol.md#820-audit-log): `modlog_get` (a page of entries,
 //! newest first, with the original's filters) and `modlog_summary` (counts per action and
 //! per category), for holders of `view_audit_log` or `manage_users`, as in the original.
 //! Entries are written by the actions themselves, in their own store transaction; here

@@ -1,4 +1,4 @@
-//! An audit log entry (docs/protocol.md#815-audit-log): who did which moderation or
+//! An audit log entry (docs/protocol.md#820-audit-log): who did which moderation or
 //! management action to what, and when. The shape is the original server's (`modlog_get`
 //! returns entries as they are stored); the category of an action is fixed by the action,
 //! and each category keeps its entries for as long as the original keeps them.
