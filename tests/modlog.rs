@@ -327,6 +327,210 @@ fn each_action_writes_an_entry_with_its_fields() {
     assert_eq!(total(&mut alice), 19);
 }
 
+#[test]
+fn emojis_roles_users_slash_and_the_rest() {
+    use base64::Engine;
+    let server = Server::start();
+    let mut alice = with_role(&server, "alice", "owner");
+    let mut bob = server.register("bob");
+    let data_url = format!(
+        "data:image/gif;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(common::gif(2000))
+    );
+    alice.send(json!({"cmd": "emoji_add", "name": "wave", "image": data_url}));
+    let emoji = until(&mut alice, "emoji_add")["id"].clone();
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "emoji_add",
+            "server_management",
+            (emoji.clone(), json!("wave")),
+            json!({})
+        )
+    );
+    alice.send(json!({"cmd": "emoji_update", "emoji_id": emoji, "name": "hello"}));
+    until(&mut alice, "emoji_update");
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "emoji_update",
+            "server_management",
+            (emoji.clone(), Value::Null),
+            json!({"name": "hello"})
+        )
+    );
+    alice.send(json!({"cmd": "emoji_delete", "emoji_id": emoji}));
+    until(&mut alice, "emoji_delete");
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "emoji_delete",
+            "server_management",
+            (emoji, json!("hello")),
+            json!({})
+        )
+    );
+
+    let r = reply(
+        &mut alice,
+        json!({"cmd": "role_create", "name": "gamer", "self_assignable": true}),
+    );
+    let gamer = r["id"].clone();
+    reply(
+        &mut alice,
+        json!({"cmd": "role_update", "name": "gamer", "color": "#123456"}),
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "role_update",
+            "role_management",
+            (gamer.clone(), json!("gamer")),
+            json!({"color": "#123456", "permissions": []})
+        )
+    );
+    reply(
+        &mut alice,
+        json!({"cmd": "role_permissions_set", "name": "gamer", "permissions": ["react"]}),
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "role_permissions_set",
+            "role_management",
+            (gamer.clone(), json!("gamer")),
+            json!({"permissions": ["react"]})
+        )
+    );
+    reply(
+        &mut alice,
+        json!({"cmd": "role_set", "name": "gamer", "data": {"name": "players", "self_assignable": true}}),
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "role_update",
+            "role_management",
+            (gamer, json!("players")),
+            json!({"name": "players", "self_assignable": true})
+        )
+    );
+    let order = json!(["owner", "admin", "players", "moderator", "user"]);
+    let r = reply(&mut alice, json!({"cmd": "role_reorder", "roles": order}));
+    assert_eq!(r["cmd"], "role_reorder", "{r}");
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "role_reorder",
+            "role_management",
+            (Value::Null, Value::Null),
+            json!({"roles": order})
+        )
+    );
+    let r = reply(&mut bob, json!({"cmd": "self_role_add", "role": "players"}));
+    assert_eq!(r["cmd"], "self_role_add", "{r}");
+    let mut own = entry(
+        "self_role_add",
+        "role_management",
+        bob_target(),
+        json!({"role": "players"}),
+    );
+    own["actor_id"] = json!(BOB);
+    own["actor_name"] = json!(BOB);
+    assert_eq!(newest(&mut alice), own);
+
+    reply(
+        &mut alice,
+        json!({"cmd": "user_update", "user": BOB, "updates": {"nickname": "Bobby"}}),
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "user_update",
+            "user_moderation",
+            bob_target(),
+            json!({"nickname": "Bobby"})
+        )
+    );
+
+    // The slash commands' moderation goes into the log too.
+    let slash = |c: &mut Client, command: &str, args: Value| {
+        c.send(
+            json!({"cmd": "slash_call", "channel": "general", "command": command, "args": args}),
+        );
+        let p = until(c, "message_new");
+        assert_eq!(p["message"]["interaction"]["command"], command, "{p}");
+    };
+    slash(
+        &mut alice,
+        "mute",
+        json!({"username": BOB, "duration": 60, "reason": "calm down"}),
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "user_timeout",
+            "user_moderation",
+            bob_target(),
+            json!({"timeout": 60, "reason": "calm down"})
+        )
+    );
+    slash(
+        &mut alice,
+        "ban",
+        json!({"username": BOB, "reason": "spam"}),
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry(
+            "user_ban",
+            "user_moderation",
+            bob_target(),
+            json!({"reason": "spam"})
+        )
+    );
+
+    let r = reply(&mut alice, json!({"cmd": "user_delete", "user": BOB}));
+    assert_eq!(
+        r,
+        json!({"cmd": "user_delete", "user": BOB, "deleted": true})
+    );
+    assert_eq!(
+        newest(&mut alice),
+        entry("user_delete", "user_moderation", bob_target(), json!({}))
+    );
+    // Leaving on one's own is not moderation.
+    let before = total(&mut alice);
+    let mut dave = server.register("dave");
+    let r = reply(&mut dave, json!({"cmd": "user_leave"}));
+    assert_eq!(r["cmd"], "user_leave", "{r}");
+    assert_eq!(total(&mut alice), before);
+
+    // The command line's other actions.
+    let out = server.admin_with_input(&["set-password", "alice"], "a new secret\n");
+    assert!(out.status.success(), "{out:?}");
+    let out = server.admin(&["delete-channel", "general", "--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    let page = get(&mut alice, json!({"actor": "admin-cli", "limit": 2}));
+    let shown: Vec<Value> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(checked)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            json!({"action": "channel_delete", "category": "channel_management",
+                   "actor_id": "admin-cli", "actor_name": "admin-cli", "target_id": "general",
+                   "target_name": "general", "details": {}}),
+            json!({"action": "user_update", "category": "user_moderation",
+                   "actor_id": "admin-cli", "actor_name": "admin-cli", "target_id": ALICE,
+                   "target_name": ALICE, "details": {"password": "changed"}}),
+        ]
+    );
+}
+
 /// Makes six entries: three channels, two roles, one ban of bob; returns the timestamp of
 /// the third.
 fn six_entries(alice: &mut Client) -> f64 {
