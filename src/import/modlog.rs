@@ -67,7 +67,7 @@ pub(super) fn import_modlog(
             details,
             timestamp,
         };
-        if !db.audit_is_live(&entry, now) {
+        if !entry.is_live(now) {
             t.skip("past its retention", Some(shown(&entry.id)));
             continue;
         }

@@ -113,6 +113,15 @@ impl AuditEntry {
         self
     }
 
+    /// Whether the entry is still within its category's retention at `now` (Unix seconds).
+    pub fn is_live(&self, now: f64) -> bool {
+        let days = RETENTION_DAYS
+            .iter()
+            .find(|(c, _)| *c == self.category)
+            .map_or(DEFAULT_RETENTION_DAYS, |(_, d)| *d);
+        self.timestamp > now - f64::from(days) * 86_400.0
+    }
+
     /// The wire form of `modlog_get`: the original's fields, in its order.
     pub fn wire(&self) -> Value {
         json!({
@@ -170,5 +179,8 @@ mod tests {
         );
         assert_eq!(wire["category"], "user_moderation");
         assert_eq!(wire["target_name"], "bob");
+        let now = e.timestamp;
+        assert!(e.is_live(now + 364.0 * 86_400.0));
+        assert!(!e.is_live(now + 366.0 * 86_400.0));
     }
 }

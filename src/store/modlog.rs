@@ -123,15 +123,6 @@ impl Db {
         Ok(())
     }
 
-    /// Whether an entry is within its category's retention at `now`.
-    pub fn audit_is_live(&self, e: &AuditEntry, now: f64) -> bool {
-        let days = RETENTION_DAYS
-            .iter()
-            .find(|(c, _)| *c == e.category)
-            .map_or(DEFAULT_RETENTION_DAYS, |(_, d)| *d);
-        e.timestamp > now - f64::from(days) * 86_400.0
-    }
-
     /// Whether an entry with this id, action and time is stored (the importer's check).
     pub fn audit_exists(&self, e: &AuditEntry) -> Result<bool> {
         Ok(self
