@@ -702,6 +702,8 @@ fn start_server(
             "welcome": {"enabled": false},
             "rate_limiting": {"enabled": a.rate_limit},
             "connections": {"max": max_conns},
+            // Every simulated client comes from 127.0.0.1.
+            "abuse": {"exempt_addresses": ["127.0.0.1"]},
             "storage": {"sync": a.sync},
             "attachments": media::attachments_config(a),
         }),

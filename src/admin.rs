@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::auth::password;
 use crate::config::Config;
 use crate::model::user::local_id;
 use crate::model::{AuditEntry, Channel, ChannelKind, User};
@@ -297,7 +298,7 @@ fn set_password(db: &Db, name: &str, cost: u32) -> Result<String, String> {
         return Err("the password must be 4-72 characters; nothing changed".into());
     }
     user.password_hash =
-        Some(bcrypt::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
+        Some(password::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
     // The entry says that the password changed, never what it is.
     let entry = AuditEntry::by_cli("user_update")
         .target(&user.id, Some(user.username.clone()))

@@ -4,18 +4,21 @@
 //! channel lists) is in [`crate::ops`], as methods on [`App`].
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use smol::lock::Semaphore;
 
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Abuse, Config};
 use crate::hub::{Hub, Target};
 use crate::media::files::MediaDir;
 use crate::model::Directory;
 use crate::protocol::Encoded;
+use crate::ratelimit::auth_attempts::{AuthAttempts, Host};
 use crate::ratelimit::{Buckets, Limiter};
 use crate::store::{Db, Store, StoreError};
 use crate::voice::Voice;
@@ -94,7 +97,7 @@ impl App {
                 info
             }),
             server_overrides: RefCell::new(overrides),
-            auth: AuthLimits::new(),
+            auth: AuthLimits::new(&config.abuse),
             limiter: RefCell::new(Limiter::new(config.rate_limiting.clone())),
             webhook_posts: RefCell::new(Buckets::per_minute(WEBHOOK_POSTS_PER_MINUTE)),
             voice: RefCell::new(Voice::default()),
@@ -198,29 +201,31 @@ impl App {
     }
 }
 
-/// Bounds on the blocking work authentication does off the executor thread, so that a
-/// login storm cannot take every core or start hundreds of threads.
+/// Bounds on what authentication costs: the blocking work it does off the executor thread
+/// (so that a login storm cannot take every core or start hundreds of threads), and the
+/// attempts one address or account may make (`auth::throttle`).
 pub struct AuthLimits {
     /// bcrypt hashes and checks at once: one per core but one (left for the executor).
     pub bcrypt: Semaphore,
+    /// One bcrypt turn at a time per address (`auth::throttle::bcrypt`); an entry lives
+    /// while someone holds or waits for it.
+    pub bcrypt_turns: RefCell<HashMap<Host, Arc<Semaphore>>>,
     /// Rotur validation calls in flight at once.
     pub rotur: Semaphore,
+    /// Attempts per address and failures per account (`abuse.*`).
+    pub attempts: RefCell<AuthAttempts>,
 }
 
 impl AuthLimits {
-    pub fn new() -> AuthLimits {
+    pub fn new(abuse: &Abuse) -> AuthLimits {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
         AuthLimits {
             bcrypt: Semaphore::new(cores.saturating_sub(1).max(1)),
+            bcrypt_turns: RefCell::new(HashMap::new()),
             rotur: Semaphore::new(16),
+            attempts: RefCell::new(AuthAttempts::new(abuse.clone())),
         }
-    }
-}
-
-impl Default for AuthLimits {
-    fn default() -> Self {
-        Self::new()
     }
 }

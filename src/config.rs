@@ -57,6 +57,7 @@ pub struct Config {
     pub attachments: Attachments,
     pub uploads: Uploads,
     pub connections: Connections,
+    pub abuse: Abuse,
     pub rotur: Rotur,
     pub storage: Storage,
     pub welcome: Welcome,
@@ -178,6 +179,32 @@ pub struct Connections {
     pub idle_timeout_seconds: u64,
     /// Failed login/register/auth attempts before the connection is closed.
     pub max_failed_auth: u32,
+}
+
+/// Our own section: what one address or one account may try before it is authenticated
+/// (see `ratelimit::auth_attempts`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Abuse {
+    /// Authentication attempts (`auth`, `login`, `register`, `token_login`) from one
+    /// address per minute (as a burst, then refilled evenly).
+    pub auth_attempts_per_minute: u32,
+    /// Accounts registered from one address per hour.
+    pub registrations_per_hour: u32,
+    /// Wrong passwords for one account from one address before each further try waits
+    /// 1 s, 2 s, 4 s, … after the last one.
+    pub failed_logins_before_delay: u32,
+    /// The longest such wait.
+    pub max_login_delay_seconds: u64,
+    /// Wrong passwords for one account from all addresses per hour; beyond them only an
+    /// address that has not failed on the account may try.
+    pub account_failures_per_hour: u32,
+    /// Open connections from one address at most (HTTP ones included).
+    pub connections_per_address: usize,
+    /// A WebSocket connection that has not authenticated this long after it opened is
+    /// closed (1008).
+    pub auth_timeout_seconds: u64,
+    /// Addresses none of these limits apply to (a load test on the server itself).
+    pub exempt_addresses: Vec<std::net::IpAddr>,
 }
 
 /// Our own section: the Rotur token validation call.

@@ -92,14 +92,45 @@ fn register_errors_in_order() {
             json!({"username": "TAKEN", "password": "secret"}),
             "Username already taken",
         ),
+        // Look-alikes of `taken` and `admin`: Cyrillic а, full-width letters, a Latin
+        // letter with a diacritic.
+        (
+            json!({"username": "tаken", "password": "secret"}),
+            NOT_ASCII,
+        ),
+        (
+            json!({"username": "ａｄｍｉｎ", "password": "secret"}),
+            NOT_ASCII,
+        ),
+        (json!({"username": "Zoë", "password": "secret"}), NOT_ASCII),
     ];
     for (mut fields, text) in cases {
         fields["cmd"] = json!("register");
         assert_eq!(c.request(fields.clone()), auth_error(text), "{fields}");
     }
-    // Unicode letters, digits, hyphens and underscores are fine.
-    let ready = c.register("Zoë_2-x", "pässwörd");
-    assert_eq!(ready["user"]["username"], "USR:local_zoë_2-x");
+    // ASCII letters, digits, hyphens and underscores are fine; the password may be any text.
+    let ready = c.register("Zoe_2-x", "pässwörd");
+    assert_eq!(ready["user"]["username"], "USR:local_zoe_2-x");
+}
+
+const NOT_ASCII: &str = "Username can only contain the letters a-z, numbers, hyphens, and \
+                         underscores (letters of other alphabets can look like these)";
+
+#[test]
+fn every_character_of_a_password_counts() {
+    let server = Server::start();
+    // 72 two-byte characters: 144 bytes, of which plain bcrypt would read 72.
+    let password = "é".repeat(72);
+    let mut owner = server.connected();
+    owner.register("long", &password);
+    let mut c = server.connected();
+    let same_first_72_bytes = format!("{}{}", "é".repeat(36), "x".repeat(36));
+    assert_eq!(
+        c.request(json!({"cmd": "login", "username": "long", "password": same_first_72_bytes})),
+        auth_error("Invalid password")
+    );
+    let ready = c.login("long", &password);
+    assert_eq!(ready["user"]["username"], "USR:local_long");
 }
 
 #[test]

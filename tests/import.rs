@@ -226,6 +226,15 @@ Done. A server running on this data directory picks the changes up by itself.
     let ready = c.login("alice", ALICE_PASSWORD);
     assert_eq!(ready["user"]["username"], "USR:local_alice");
     assert_eq!(ready["user"]["roles"], json!(["owner", "user"]));
+    // The original's plain bcrypt hash is replaced by one over every byte of the password.
+    server.wait_log("the password hash of USR:local_alice was upgraded");
+    let mut again = server.connected();
+    again.login("alice", ALICE_PASSWORD);
+    let mut wrong = server.connected();
+    assert_eq!(
+        wrong.request(json!({"cmd": "login", "username": "alice", "password": "wrong"})),
+        json!({"cmd": "auth_error", "val": "Invalid password"})
+    );
 
     // Read markers as imported (before `messages_get`, which marks a channel read).
     let unreads = reply(&mut c, json!({"cmd": "unreads_get"}));

@@ -3,8 +3,10 @@
 //! an attempt, the success sequence, and presence at disconnect.
 
 pub mod cracked;
+pub mod password;
 pub mod rotur;
 pub mod session_token;
+pub mod throttle;
 
 use std::rc::Rc;
 

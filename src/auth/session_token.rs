@@ -62,6 +62,7 @@ struct TokenField<'a> {
 
 /// `token_login`, before authentication: logs in with a session token.
 pub async fn token_login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
+    super::throttle::attempt(app, session)?;
     let field: TokenField = fields(text).map_err(|_| Failure::from(INVALID))?;
     let token = match &field.token {
         Some(given) => given.as_deref().map(str::to_string),

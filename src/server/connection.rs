@@ -269,8 +269,27 @@ async fn websocket<S: Link>(
     let reason = read_loop(&app, &session, ws)
         .or(write_loop(&session, writing))
         .or(async { Cow::Borrowed(session.outbox.killed().await) })
+        .or(auth_deadline(&app, &session))
         .await;
     log::info!("connection {} from {peer} closed: {reason}", session.id);
+}
+
+/// Closes a connection that has not authenticated within `abuse.auth_timeout_seconds`
+/// (1008): it would hold a connection slot for nothing. Never ends for one that has.
+async fn auth_deadline(app: &App, session: &Session) -> Reason {
+    let limit = Duration::from_secs(app.config.abuse.auth_timeout_seconds);
+    Timer::after(limit).await;
+    if session.is_authenticated() {
+        return std::future::pending().await;
+    }
+    log::info!(
+        "connection {} ({}): not authenticated within {}s",
+        session.id,
+        session.peer,
+        limit.as_secs()
+    );
+    session.push(Outgoing::Close(1008, "authentication timeout"));
+    closing(session).await
 }
 
 /// Forgets the connection when its task ends, however it ends.

@@ -11,6 +11,7 @@ pub mod http;
 pub mod large_budget;
 pub mod media_routes;
 pub mod message_gate;
+pub mod per_address;
 pub mod read_side;
 pub mod session_route;
 pub mod tls_page;
@@ -35,9 +36,12 @@ use crate::config::Config;
 use crate::hub::outbox::Outgoing;
 use crate::media::files::MediaDir;
 use crate::protocol::encode;
+use crate::ratelimit::auth_attempts::Host;
 use crate::store::{Db, Store};
 use crate::tls::Tls;
 pub use error::ServerError;
+use per_address::PerAddress;
+use transport::Refusal;
 
 /// Opens the store in `data_dir`, listens, and serves until the process ends.
 /// `on_listening` is told the bound address (useful with port 0).
@@ -130,6 +134,8 @@ async fn accept_loop(
     let refusing = Rc::new(Cell::new(0usize));
     let mut last_refusal_log = Instant::now() - Duration::from_secs(60);
     let mut refused_since_log = 0u64;
+    let per_address = Rc::new(PerAddress::default());
+    let mut last_address_log = Instant::now() - Duration::from_secs(60);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -141,7 +147,7 @@ async fn accept_loop(
             }
         };
         if open.get() >= app.config.connections.max {
-            transport::refuse(ex, stream, tls.is_some(), &refusing);
+            transport::refuse(ex, stream, tls.is_some(), &refusing, Refusal::Full);
             refused_since_log += 1;
             if last_refusal_log.elapsed() >= Duration::from_secs(10) {
                 log::warn!(
@@ -154,10 +160,36 @@ async fn accept_loop(
             }
             continue;
         }
+        let per_host = if app.auth.attempts.borrow().exempt(peer.ip()) {
+            None
+        } else {
+            let max = app.config.abuse.connections_per_address;
+            match per_address.hold(Host::of(peer.ip()), max) {
+                Some(held) => Some(held),
+                None => {
+                    transport::refuse(
+                        ex,
+                        stream,
+                        tls.is_some(),
+                        &refusing,
+                        Refusal::TooManyFromAddress,
+                    );
+                    if last_address_log.elapsed() >= Duration::from_secs(10) {
+                        log::warn!(
+                            "refused a connection from {}: {max} are open from that address \
+                             (abuse.connections_per_address in the config file)",
+                            peer.ip()
+                        );
+                        last_address_log = Instant::now();
+                    }
+                    continue;
+                }
+            }
+        };
         let _ = stream.get_ref().set_nodelay(true);
         let stream = smol::net::TcpStream::from(stream);
         open.set(open.get() + 1);
-        let guard = Counted(open.clone());
+        let guard = (Counted(open.clone()), per_host);
         let app = app.clone();
         let tls = tls.clone();
         ex.spawn(async move {

@@ -139,18 +139,44 @@ const REFUSAL_WAIT: Duration = Duration::from_millis(500);
 /// Refused connections waiting for their first byte at most; beyond, they are just closed.
 const MAX_WAITING_REFUSALS: usize = 16;
 
-/// Turns away a connection over the cap: a plain client is told why (HTTP 503); a TLS
-/// client's socket is closed, since plaintext in a TLS stream is only garbage to it. When
-/// TLS is on, what the client speaks is known from its first byte: it is usually there
-/// already (a client speaks first), otherwise a short, bounded wait decides.
+/// Why a connection is turned away.
+#[derive(Debug, Clone, Copy)]
+pub enum Refusal {
+    /// `connections.max` connections are open.
+    Full,
+    /// `abuse.connections_per_address` connections are open from its address.
+    TooManyFromAddress,
+}
+
+impl Refusal {
+    fn response(self) -> String {
+        let (status, body) = match self {
+            Refusal::Full => ("503 Service Unavailable", r#"{"error": "Server full"}"#),
+            Refusal::TooManyFromAddress => (
+                "429 Too Many Requests",
+                r#"{"error": "Too many connections from your address"}"#,
+            ),
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+}
+
+/// Turns away a connection: a plain client is told why (HTTP 503 or 429); a TLS client's
+/// socket is closed, since plaintext in a TLS stream is only garbage to it. When TLS is on,
+/// what the client speaks is known from its first byte: it is usually there already (a
+/// client speaks first), otherwise a short, bounded wait decides.
 pub fn refuse(
     ex: &LocalExecutor<'_>,
     stream: Async<std::net::TcpStream>,
     tls_on: bool,
     waiting: &Rc<Cell<usize>>,
+    why: Refusal,
 ) {
     if !tls_on {
-        write_503(stream.get_ref());
+        write_refusal(stream.get_ref(), why);
         return;
     }
     if waiting.get() >= MAX_WAITING_REFUSALS {
@@ -168,19 +194,14 @@ pub fn refuse(
             })
             .await;
         if !matches!(peeked, Ok(1) if first[0] == TLS_HANDSHAKE) {
-            write_503(stream.get_ref());
+            write_refusal(stream.get_ref(), why);
         }
         waiting.set(waiting.get() - 1);
     })
     .detach();
 }
 
-/// Tells a plain client over the cap why it cannot come in, without waiting for it.
-fn write_503(mut stream: &std::net::TcpStream) {
-    let body = r#"{"error": "Server full"}"#;
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write(response.as_bytes());
+/// Tells a plain client why it cannot come in, without waiting for it.
+fn write_refusal(mut stream: &std::net::TcpStream, why: Refusal) {
+    let _ = stream.write(why.response().as_bytes());
 }

@@ -26,9 +26,16 @@ use serde_json::{Value, json};
 /// How long any wait may take before the test fails: generous, for slow machines and qemu.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a server may take to start listening: longer than [`TIMEOUT`], because under
-/// qemu (the aarch64 test run) starting a process on a busy machine once took over 10 s.
+/// How long a server may take to start listening once it printed its first line: longer
+/// than [`TIMEOUT`], for qemu (the aarch64 test run) on a busy machine.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a server may stay silent after it was started before it is started again (see
+/// [`Server::in_dir`]). Its first line comes before it reads its configuration.
+const SILENT_START: Duration = Duration::from_secs(15);
+
+/// How many times [`Server::in_dir`] starts a server that stays silent.
+const START_ATTEMPTS: u32 = 3;
 
 /// How long [`Client::expect_quiet`] listens after its marker: only for a packet the server
 /// would send out of step with its answers, so it can be short.
@@ -55,19 +62,23 @@ pub struct Server {
 }
 
 /// The test configuration: loopback, port 0, fast bcrypt, no welcome message (its own test
-/// turns it on), admin changes noticed within 50 ms, plus `overrides` merged in.
+/// turns it on), admin changes noticed within 50 ms, no abuse limits for 127.0.0.1, plus
+/// `overrides` merged in.
 pub fn test_config(overrides: Value) -> Value {
     let mut config: Value = serde_json::from_str(include_str!("../../config.json")).unwrap();
     merge(
         &mut config,
         json!({"websocket": {"host": "127.0.0.1", "port": 0}, "cracked": {"bcrypt_cost": 4},
-               "welcome": {"enabled": false}, "storage": {"watch_interval_ms": 50}}),
+               "welcome": {"enabled": false}, "storage": {"watch_interval_ms": 50},
+               // Tests open many connections and accounts from one address; tests/abuse.rs
+               // turns this off.
+               "abuse": {"exempt_addresses": ["127.0.0.1"]}}),
     );
     merge(&mut config, overrides);
     config
 }
 
-fn merge(base: &mut Value, over: Value) {
+pub fn merge(base: &mut Value, over: Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
@@ -82,6 +93,65 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_originchats-server")
 }
 
+/// What the reader of a starting server's log saw.
+enum Started {
+    /// A line that is not the listening address.
+    Line,
+    /// The address the server listens on.
+    Listening(String),
+}
+
+/// Starts the server binary; its log lines go to the returned [`Log`], and each one is also
+/// reported on the returned channel (which closes when the process closes its stderr).
+fn spawn(
+    config: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> (Child, Arc<Log>, mpsc::Receiver<Started>) {
+    let mut child = Command::new(binary())
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Log::default());
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let event = match line.split("listening on ").nth(1) {
+                Some(rest) => Started::Listening(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                None => Started::Line,
+            };
+            sink.lines.lock().unwrap().push(line);
+            sink.grew.notify_all();
+            let _ = tx.send(event);
+        }
+    });
+    (child, log, rx)
+}
+
+/// Waits for the listening address until `deadline`; `None` if the server never said it.
+fn listening(started: &mpsc::Receiver<Started>, deadline: Instant) -> Option<String> {
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match started.recv_timeout(left) {
+            Ok(Started::Listening(addr)) => return Some(addr),
+            Ok(Started::Line) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
 impl Server {
     pub fn start() -> Server {
         Server::with(json!({}))
@@ -93,54 +163,46 @@ impl Server {
     }
 
     /// Starts a server on an existing directory (for restarts).
+    ///
+    /// A server that printed not a single line within [`SILENT_START`] never got to run its
+    /// first statement (under qemu user-mode emulation a child forked from the threaded
+    /// test process sometimes hangs before it is exec'd): it is killed and started again, at
+    /// most [`START_ATTEMPTS`] times. A server that started but never listened fails the test.
     pub fn in_dir(dir: tempfile::TempDir, config: Value) -> Server {
         let config_path = dir.path().join("config.json");
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-        let mut child = Command::new(binary())
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Log::default());
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    let _ = tx.send(addr);
+        for attempt in 1..=START_ATTEMPTS {
+            let (mut child, log, started) = spawn(&config_path, &dir.path().join("data"));
+            let addr = match started.recv_timeout(SILENT_START) {
+                Ok(Started::Listening(addr)) => Some(addr),
+                Ok(Started::Line) => listening(&started, Instant::now() + START_TIMEOUT),
+                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    eprintln!(
+                        "the server printed nothing in {SILENT_START:?} (attempt {attempt} of \
+                         {START_ATTEMPTS}): killed, starting it again"
+                    );
+                    continue;
                 }
-                sink.lines.lock().unwrap().push(line);
-                sink.grew.notify_all();
-            }
-        });
-        let addr = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(a) => a.parse().unwrap(),
-            Err(_) => {
+            };
+            let Some(addr) = addr else {
                 let _ = child.kill();
                 panic!(
                     "server did not start; log:\n{}",
                     log.lines.lock().unwrap().join("\n")
                 );
-            }
-        };
-        Server {
-            addr,
-            child,
-            dir,
-            config,
-            log,
+            };
+            return Server {
+                addr: addr.parse().unwrap(),
+                child,
+                dir,
+                config,
+                log,
+            };
         }
+        panic!("the server printed nothing in {START_ATTEMPTS} attempts");
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -327,7 +389,16 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
+        Client::over(addr, TcpStream::connect(addr).unwrap())
+    }
+
+    /// Connects from another loopback address (`127.0.0.2`, …): the server sees another
+    /// device.
+    pub fn connect_from(addr: SocketAddr, source: &str) -> Client {
+        Client::over(addr, tcp_from(addr, source))
+    }
+
+    fn over(addr: SocketAddr, stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let (ws, _) = tungstenite::client(format!("ws://{addr}/"), stream).unwrap();
         Client { ws }
@@ -436,6 +507,17 @@ impl Client {
         self.expect("auth_success");
         self.expect("ready")
     }
+}
+
+/// A TCP connection to `addr` from the IPv4 address `source` (any of 127.0.0.0/8 is this
+/// machine).
+pub fn tcp_from(addr: SocketAddr, source: &str) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
+    let fd = socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    let source: SocketAddr = format!("{source}:0").parse().unwrap();
+    bind(&fd, &source).unwrap();
+    connect(&fd, &addr).unwrap();
+    TcpStream::from(fd)
 }
 
 /// A stand-in for Rotur's validate service on a loopback port. Tokens:

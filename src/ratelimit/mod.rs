@@ -4,6 +4,8 @@
 //! most `messages_per_minute` timestamps (a denied request is not recorded, so the window
 //! never holds more).
 
+pub mod auth_attempts;
+
 use std::collections::HashMap;
 
 use crate::config::RateLimiting;
