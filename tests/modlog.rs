@@ -355,7 +355,7 @@ fn emojis_roles_users_slash_and_the_rest() {
         entry(
             "emoji_update",
             "server_management",
-            (emoji.clone(), Value::Null),
+            (emoji.clone(), json!("hello")),
             json!({"name": "hello"})
         )
     );

@@ -97,7 +97,6 @@ pub async fn emoji_update(ctx: &Ctx<'_>) -> Outcome {
     }
     let entry = ctx
         .audit("emoji_update")
-        .target(id.to_string(), None)
         .details(serde_json::Value::Object(updates));
     let Some(emoji) = ctx.app.update_emoji(id, name, bytes, entry).await? else {
         return Err("Emoji not found".into());

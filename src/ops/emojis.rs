@@ -153,7 +153,8 @@ impl App {
         Ok(emoji)
     }
 
-    /// Renames an emoji and/or replaces its image, with its audit log `entry`. Returns
+    /// Renames an emoji and/or replaces its image, with its audit log `entry` (its target
+    /// set here). Returns
     /// the emoji as it is now, or `None` when there is no emoji with this id.
     pub async fn update_emoji(
         &self,
@@ -190,7 +191,7 @@ impl App {
             .write(move |db| {
                 let updated = db.update_emoji(&row)?;
                 if updated {
-                    db.insert_audit(&entry)?;
+                    db.insert_audit(&entry.target(id.to_string(), Some(row.name.clone())))?;
                 }
                 Ok(updated)
             })
