@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::auth::password;
 use crate::config::Config;
 use crate::model::user::local_id;
-use crate::model::{Channel, ChannelKind, User};
+use crate::model::{AuditEntry, Channel, ChannelKind, User};
 use crate::store::{Db, StoreError, backup};
 
 pub const HELP: &str = "\
@@ -238,7 +238,12 @@ fn set_banned(db: &Db, name: &str, ban: bool) -> Result<String, String> {
     } else {
         user.roles.retain(|r| r != "banned");
     }
-    write(db, || db.update_user(&user))?;
+    let action = if ban { "user_ban" } else { "user_unban" };
+    let entry = AuditEntry::by_cli(action).target(&user.id, Some(user.username.clone()));
+    write(db, || {
+        db.update_user(&user)?;
+        db.insert_audit(&entry)
+    })?;
     let verb = if ban {
         "is now banned (disconnected if online)"
     } else {
@@ -282,7 +287,13 @@ fn change_roles(db: &Db, name: &str, role: &str, grant: bool) -> Result<String, 
     } else {
         user.roles.retain(|r| r != role);
     }
-    write(db, || db.update_user(&user))?;
+    let entry = AuditEntry::by_cli("user_roles_set")
+        .target(&user.id, Some(user.username.clone()))
+        .details(json!({"roles": user.roles}));
+    write(db, || {
+        db.update_user(&user)?;
+        db.insert_audit(&entry)
+    })?;
     let verb = if grant { "now has" } else { "no longer has" };
     Ok(format!(
         "{} {verb} the role {role} (roles: {})\n",
@@ -314,10 +325,15 @@ fn set_password(db: &Db, name: &str, cost: u32) -> Result<String, String> {
     }
     user.password_hash =
         Some(password::hash(password, cost).map_err(|e| format!("cannot hash the password: {e}"))?);
+    // The entry says that the password changed, never what it is.
+    let entry = AuditEntry::by_cli("user_update")
+        .target(&user.id, Some(user.username.clone()))
+        .details(json!({"password": "changed"}));
     // Whoever stays logged in with a session token must log in with the new password.
     write(db, || {
         db.update_user(&user)?;
-        db.revoke_session_tokens_of(&user.id).map(|_| ())
+        db.revoke_session_tokens_of(&user.id)?;
+        db.insert_audit(&entry)
     })?;
     Ok(format!("password of {} changed\n", user.username))
 }
@@ -360,7 +376,11 @@ fn create_channel(db: &Db, name: &str, options: &[&str]) -> Result<String, Admin
     let Value::Object(map) = channel else {
         unreachable!("a JSON object literal")
     };
+    let entry = AuditEntry::by_cli("channel_create")
+        .target(name, Some(name.to_string()))
+        .details(json!({"type": kind}));
     write(db, || {
+        db.insert_audit(&entry)?;
         db.insert_channel(&Channel(map))?;
         // The web client shows no live message in a channel with an empty history.
         if kind == "text" {
@@ -383,9 +403,11 @@ fn delete_channel(db: &Db, name: &str) -> Result<String, String> {
     };
     let messages = db.message_count(name).map_err(|e| e.to_string())?;
     channels.remove(at);
+    let entry = AuditEntry::by_cli("channel_delete").target(name, Some(name.to_string()));
     write(db, || {
         db.delete_channel_data(name)?;
-        db.replace_channels(&channels)
+        db.replace_channels(&channels)?;
+        db.insert_audit(&entry)
     })?;
     Ok(format!(
         "deleted channel {name} and its {messages} message(s)\n"

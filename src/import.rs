@@ -31,6 +31,7 @@ use crate::model::{Channel, ChannelKind, Message, Roles, Status, User};
 use crate::store::{Db, StoreError};
 
 mod media;
+mod modlog;
 mod polls;
 mod webhooks;
 
@@ -41,7 +42,7 @@ const MAX_CHANNEL_NAME: usize = 100;
 /// How often the progress bar is redrawn at most.
 const REDRAW: Duration = Duration::from_millis(100);
 /// Files of features this server does not have; named in the summary when present.
-const NOT_IMPORTED: [&str; 2] = ["modlog.json", "push_subscriptions.json"];
+const NOT_IMPORTED: [&str; 1] = ["push_subscriptions.json"];
 
 /// Why an import stopped. Nothing was written when one of these is returned.
 #[derive(Debug)]
@@ -181,6 +182,7 @@ struct Source {
     webhooks: Option<Map<String, Value>>,
     polls: Option<Map<String, Value>>,
     poll_votes: Option<Map<String, Value>>,
+    modlog: Option<Vec<Value>>,
 }
 
 impl Source {
@@ -191,6 +193,11 @@ impl Source {
                 Some(Value::Object(map)) => Ok(Some(map)),
                 Some(other) => Err(shape_error(root, name, "an object", &other)),
             }
+        };
+        let modlog = match read_json(root, "modlog.json")? {
+            None => None,
+            Some(Value::Array(list)) => Some(list),
+            Some(other) => return Err(shape_error(root, "modlog.json", "an array", &other)),
         };
         let channels = match read_json(root, "channels.json")? {
             None => None,
@@ -208,6 +215,7 @@ impl Source {
             webhooks: object("webhooks.json")?,
             polls: object("polls.json")?,
             poll_votes: object("poll_votes.json")?,
+            modlog,
         })
     }
 }
@@ -274,6 +282,8 @@ pub struct Report {
     pub webhooks: Tally,
     /// Polls with their votes (`polls.json`, `poll_votes.json`).
     pub polls: Tally,
+    /// Audit log entries.
+    pub modlog: Tally,
     /// Thread metadata files and thread history files found (threads are not imported).
     threads: (usize, usize),
     /// Feature files present that are not imported.
@@ -395,6 +405,7 @@ impl fmt::Display for Report {
             (&self.server_assets, "server icon and banner"),
             (&self.webhooks, "webhooks"),
             (&self.polls, "polls"),
+            (&self.modlog, "audit log entries"),
         ] {
             if t.absent.is_none() {
                 t.write(f, label)?;
@@ -426,6 +437,7 @@ impl fmt::Display for Report {
             &self.server_assets,
             &self.webhooks,
             &self.polls,
+            &self.modlog,
         ]
         .iter()
         .any(|t| t.changed());
@@ -506,6 +518,7 @@ fn import(
         now,
         &mut report.polls,
     )?;
+    modlog::import_modlog(db, src.modlog.as_ref(), now, &mut report.modlog)?;
     report.threads = (
         count_files(&src.root.join("threads"), ".json"),
         count_files(&src.root.join("threadMessages"), ".jsonl"),

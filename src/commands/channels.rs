@@ -128,14 +128,22 @@ pub async fn channel_create(ctx: &Ctx<'_>) -> Outcome {
     }
     let channel = Channel(obj.clone());
     channels.push(channel);
+    let entry = ctx
+        .audit("channel_create")
+        .target(name, Some(name.to_string()))
+        .details(json!({"type": type_name}));
     // The web client shows no live message in a channel with an empty history: give a new
     // text channel its first message.
     let first = (kind == ChannelKind::Text).then(|| crate::model::Message::first_in_channel(name));
     ctx.app
-        .save_channels(channels, move |db| match &first {
-            Some(m) => db.insert_message(m).map(|_| ()),
-            None => Ok(()),
-        })
+        .save_channels(
+            channels,
+            move |db| match &first {
+                Some(m) => db.insert_message(m).map(|_| ()),
+                None => Ok(()),
+            },
+            entry,
+        )
         .await?;
     log::info!("channel {name} created by {}", ctx.username());
     ctx.app.push_channel_lists().await;
@@ -192,14 +200,22 @@ pub async fn channel_update(ctx: &Ctx<'_>) -> Outcome {
     }
     channels[at] = Channel(obj.clone());
     let (old, new) = (current.to_string(), new_name.clone());
+    let entry = ctx
+        .audit("channel_update")
+        .target(current, Some(new_name.clone()))
+        .details(Value::Object(updates.clone()));
     ctx.app
-        .save_channels(channels, move |db| {
-            if renamed {
-                db.rename_channel_data(&old, &new)
-            } else {
-                Ok(())
-            }
-        })
+        .save_channels(
+            channels,
+            move |db| {
+                if renamed {
+                    db.rename_channel_data(&old, &new)
+                } else {
+                    Ok(())
+                }
+            },
+            entry,
+        )
         .await?;
     if renamed {
         ctx.app
@@ -242,7 +258,11 @@ pub async fn channel_move(ctx: &Ctx<'_>) -> Outcome {
             let channel = channels.remove(from);
             let to = (to as usize).min(channels.len());
             channels.insert(to, channel);
-            ctx.app.save_channels(channels, |_| Ok(())).await?;
+            let entry = ctx
+                .audit("channel_move")
+                .target(name, Some(name.to_string()))
+                .details(json!({"position": to}));
+            ctx.app.save_channels(channels, |_| Ok(()), entry).await?;
             ctx.app.push_channel_lists().await;
             true
         }
@@ -279,8 +299,11 @@ pub async fn channel_delete(ctx: &Ctx<'_>) -> Outcome {
     }
     channels.remove(at);
     let gone = actual.clone();
+    let entry = ctx
+        .audit("channel_delete")
+        .target(&actual, Some(actual.clone()));
     ctx.app
-        .save_channels(channels, move |db| db.delete_channel_data(&gone))
+        .save_channels(channels, move |db| db.delete_channel_data(&gone), entry)
         .await?;
     log::info!("channel {actual} deleted by {}", ctx.username());
     ctx.app.push_channel_lists().await;

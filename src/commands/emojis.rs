@@ -66,7 +66,11 @@ pub async fn emoji_add(ctx: &Ctx<'_>) -> Outcome {
         );
     };
     let bytes = image(ctx, data)?;
-    let emoji = ctx.app.add_emoji(name, bytes, &ctx.username()).await?;
+    let entry = ctx.audit("emoji_add");
+    let emoji = ctx
+        .app
+        .add_emoji(name, bytes, &ctx.username(), entry)
+        .await?;
     Ok(Reply::global(
         &json!({"cmd": "emoji_add", "id": emoji.id.to_string(), "name": emoji.name,
             "fileName": emoji.file, "added": true}),
@@ -84,7 +88,17 @@ pub async fn emoji_update(ctx: &Ctx<'_>) -> Outcome {
         return Err("At least one field to update is required (name or image)".into());
     }
     let bytes = data.map(|d| image(ctx, d)).transpose()?;
-    let Some(emoji) = ctx.app.update_emoji(id, name, bytes).await? else {
+    let mut updates = serde_json::Map::new();
+    if let Some(name) = name {
+        updates.insert("name".into(), json!(name));
+    }
+    if bytes.is_some() {
+        updates.insert("image".into(), json!(true));
+    }
+    let entry = ctx
+        .audit("emoji_update")
+        .details(serde_json::Value::Object(updates));
+    let Some(emoji) = ctx.app.update_emoji(id, name, bytes, entry).await? else {
         return Err("Emoji not found".into());
     };
     Ok(Reply::global(
@@ -98,7 +112,7 @@ pub async fn emoji_delete(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_permission("manage_server")?;
     let req: Change = ctx.fields()?;
     let id = emoji_id(&req.emoji_id, "emoji_delete")?;
-    match ctx.app.delete_emoji(id).await? {
+    match ctx.app.delete_emoji(id, ctx.audit("emoji_delete")).await? {
         Some(emoji) => {
             log::info!("emoji :{}: deleted by {}", emoji.name, ctx.username());
             Ok(Reply::global(

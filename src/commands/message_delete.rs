@@ -43,13 +43,20 @@ pub async fn message_delete(ctx: &Ctx<'_>) -> Outcome {
         ctx.can(&name, Action::Delete),
     );
     let me = ctx.user_id.to_string();
+    // Only a deletion of someone else's message is moderation, and goes into the audit log.
+    let entry = ctx.audit("message_delete").target(id, None);
+    let channel_name = name.clone();
     let outcome = ctx
         .app
         .store
         .change_message(&name, id, move |m| match (m.user_id == me, own, others) {
             (true, false, _) => Change::Keep(Delete::OwnForbidden),
             (false, _, false) => Change::Keep(Delete::OthersForbidden),
-            _ => Change::Delete(Delete::Done),
+            (true, true, _) => Change::Delete(Delete::Done),
+            (false, _, true) => Change::DeleteLogged(
+                Delete::Done,
+                entry.details(json!({"channel": channel_name, "author_id": m.user_id})),
+            ),
         })
         .await?
         .unwrap_or(Delete::NotFound);

@@ -13,6 +13,7 @@ pub mod message_delete;
 pub mod message_edit;
 pub mod message_new;
 pub mod moderation;
+pub mod modlog;
 pub mod ping;
 pub mod pings;
 pub mod pins;

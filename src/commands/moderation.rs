@@ -23,9 +23,9 @@ pub async fn user_ban(ctx: &Ctx<'_>, banning: bool) -> Outcome {
         Some(u) => {
             let shown = u.username.clone();
             let changed = if banning {
-                ctx.app.ban(u).await?
+                ctx.app.ban(u, ctx.audit("user_ban")).await?
             } else {
-                ctx.app.unban(u).await?
+                ctx.app.unban(u, ctx.audit("user_unban")).await?
             };
             (shown, changed)
         }
@@ -57,7 +57,7 @@ struct Timeout<'a> {
     timeout: Option<Value>,
 }
 
-pub fn user_timeout(ctx: &Ctx<'_>) -> Outcome {
+pub async fn user_timeout(ctx: &Ctx<'_>) -> Outcome {
     ctx.require_owner()?;
     let req: Timeout = ctx.fields()?;
     let Some(seconds) = req
@@ -71,11 +71,23 @@ pub fn user_timeout(ctx: &Ctx<'_>) -> Outcome {
     let Some(name) = given(&req.user) else {
         return Err(USER_PARAMETER_REQUIRED.into());
     };
-    let Some(id) = ctx.app.dir().resolve(name).map(|u| u.id.clone()) else {
+    let Some((id, username)) = ctx
+        .app
+        .dir()
+        .resolve(name)
+        .map(|u| (u.id.clone(), u.username.clone()))
+    else {
         return Err(USER_NOT_FOUND.into());
     };
-    if ctx.app.limiter.borrow().enabled() {
-        ctx.app.timeout(&id, seconds, "User timeout set");
+    let enabled = ctx.app.limiter.borrow().enabled();
+    if enabled {
+        let entry = ctx
+            .audit("user_timeout")
+            .target(&id, Some(username))
+            .details(json!({"timeout": seconds}));
+        ctx.app
+            .timeout(&id, seconds, "User timeout set", entry)
+            .await?;
     }
     Ok(Reply::to_sender(
         &json!({"cmd": "user_timeout", "user": name, "timeout": seconds}),
@@ -103,7 +115,7 @@ pub async fn user_leave(ctx: &Ctx<'_>) -> Outcome {
     if user.is_banned() {
         return Err("Banned accounts cannot be deleted".into());
     }
-    ctx.app.delete_account(&user).await?;
+    ctx.app.delete_account(&user, None).await?;
     log::info!("{} deleted their account", user.username);
     Ok(Reply::to_sender(
         &json!({"cmd": "user_leave", "user": user.username, "val": "User left server"}),
@@ -155,9 +167,15 @@ pub async fn server_update(ctx: &Ctx<'_>) -> Outcome {
     }
     let mut overrides = ctx.app.server_overrides();
     overrides.extend(changes.clone());
+    // The audit log names what changed; an image by its stored URL, never its bytes.
+    let entry = ctx
+        .audit("server_update")
+        .details(Value::Object(changes.clone()));
     ctx.app
-        .store
-        .set_setting(crate::app::SERVER_OVERRIDES, Value::Object(overrides))
+        .write(move |db| {
+            db.set_setting(crate::app::SERVER_OVERRIDES, &Value::Object(overrides))?;
+            db.insert_audit(&entry)
+        })
         .await?;
     let mut all = ctx.app.server_overrides();
     all.extend(changes.clone());

@@ -34,12 +34,20 @@ pub async fn pin(ctx: &Ctx<'_>, cmd: &str) -> Outcome {
         return Err(MESSAGE_ID_REQUIRED.into());
     };
     let pinned = cmd == "message_pin" && req.pinned != Some(false);
+    let entry = ctx
+        .audit(if pinned {
+            "message_pin"
+        } else {
+            "message_unpin"
+        })
+        .target(id, None)
+        .details(json!({"channel": channel}));
     let found = ctx
         .app
         .store
         .change_message(channel, id, move |m| {
             m.extra.insert("pinned".into(), json!(pinned));
-            Change::Save(())
+            Change::SaveLogged((), entry)
         })
         .await?;
     if found.is_none() {

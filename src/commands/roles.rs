@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Target;
-use crate::model::{Role, Roles, User};
+use crate::model::{AuditEntry, Role, Roles, User};
 use crate::protocol::errors::{
     ROLE_ALREADY_EXISTS, ROLE_ID_OR_NAME_REQUIRED, ROLE_NAME_REQUIRED, ROLE_NOT_FOUND,
     USER_NOT_FOUND, USER_PARAMETER_REQUIRED,
@@ -127,10 +127,15 @@ fn renamed_users(
         .collect())
 }
 
-/// Saves the role map and the users whose roles changed, then makes them live and sends
-/// everyone the new `roles_list`.
-async fn save(ctx: &Ctx<'_>, roles: Roles, users: Vec<User>) -> Result<(), CmdError> {
-    ctx.app.save_roles(roles, users).await?;
+/// Saves the role map, the users whose roles changed and the audit log entry, then makes
+/// them live and sends everyone the new `roles_list`.
+async fn save(
+    ctx: &Ctx<'_>,
+    roles: Roles,
+    users: Vec<User>,
+    entry: AuditEntry,
+) -> Result<(), CmdError> {
+    ctx.app.save_roles(roles, users, entry).await?;
     let list = encode(&json!({"cmd": "roles_list", "roles": ctx.app.dir().roles}));
     ctx.app.broadcast(Target::All, &list);
     Ok(())
@@ -212,8 +217,12 @@ pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
     let id = crate::random::uuid_v4();
     let mut role = Role::new(id.clone(), roles.len());
     apply_fields(&mut role, &req)?;
+    let entry = ctx
+        .audit("role_create")
+        .target(&id, Some(name.to_string()))
+        .details(json!({"color": role.color, "permissions": role.permissions}));
     roles.insert(name.to_string(), role);
-    save(ctx, roles, Vec::new()).await?;
+    save(ctx, roles, Vec::new(), entry).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_create", "id": id, "name": name}),
     ))
@@ -249,9 +258,16 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
     };
     apply_fields(role, &req)?;
     let id = role.id.clone();
+    let entry = ctx
+        .audit("role_update")
+        .target(
+            id.clone().unwrap_or_else(|| name.clone()),
+            Some(name.clone()),
+        )
+        .details(json!({"color": role.color, "permissions": role.permissions}));
     // Renaming keeps the role's place in the map.
     roles.rename(&current, name.clone());
-    save(ctx, roles, users).await?;
+    save(ctx, roles, users, entry).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_update", "id": id, "name": name, "updated": true}),
     ))
@@ -286,8 +302,12 @@ pub async fn role_delete(ctx: &Ctx<'_>) -> Outcome {
         })
         .collect();
     let id = roles.get(&name).and_then(|r| r.id.clone());
+    let entry = ctx.audit("role_delete").target(
+        id.clone().unwrap_or_else(|| name.clone()),
+        Some(name.clone()),
+    );
     roles.remove(&name);
-    save(ctx, roles, users).await?;
+    save(ctx, roles, users, entry).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_delete", "id": id, "name": name, "deleted": true}),
     ))
@@ -324,7 +344,8 @@ pub async fn role_reorder(ctx: &Ctx<'_>) -> Outcome {
         }
     }
     roles.sort_by_position();
-    save(ctx, roles, Vec::new()).await?;
+    let entry = ctx.audit("role_reorder").details(json!({"roles": names}));
+    save(ctx, roles, Vec::new(), entry).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_reorder", "roles": order}),
     ))
@@ -380,7 +401,11 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
         new_roles.insert(0, "banned".into());
     }
     user.roles = new_roles;
-    ctx.app.save_user(user.clone()).await?;
+    let entry = ctx
+        .audit("user_roles_set")
+        .target(&user.id, Some(user.username.clone()))
+        .details(json!({"roles": user.roles}));
+    ctx.app.save_user_logged(user.clone(), entry).await?;
     Ok(Reply::global(
         &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": roles.color_of(&user.roles), "global": true}),
         None,
@@ -418,7 +443,16 @@ pub async fn self_role(ctx: &Ctx<'_>, add: bool) -> Outcome {
         (true, false) => user.roles.push(role.to_string()),
         (false, true) => user.roles.retain(|r| r != role),
     }
-    ctx.app.save_user(user.clone()).await?;
+    let action = if add {
+        "self_role_add"
+    } else {
+        "self_role_remove"
+    };
+    let entry = ctx
+        .audit(action)
+        .target(&user.id, Some(user.username.clone()))
+        .details(json!({"role": role}));
+    ctx.app.save_user_logged(user.clone(), entry).await?;
     let color = roles.color_of(&user.roles);
     let update = encode(
         &json!({"cmd": "user_roles_get", "user": user.username, "roles": user.roles, "color": color}),
@@ -495,7 +529,14 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
         r.permissions = permissions.clone();
         r.extras.shift_remove("permissions");
     }
-    save(ctx, roles, Vec::new()).await?;
+    let entry = ctx
+        .audit("role_permissions_set")
+        .target(
+            id.clone().unwrap_or_else(|| name.clone()),
+            Some(name.clone()),
+        )
+        .details(json!({"permissions": permissions}));
+    save(ctx, roles, Vec::new(), entry).await?;
     Ok(Reply::to_sender(&json!({
         "cmd": "role_permissions_set", "id": id, "name": name, "permissions": permissions, "updated": true
     })))
@@ -564,9 +605,17 @@ pub async fn role_set(ctx: &Ctx<'_>) -> Outcome {
         None => Vec::new(),
     };
     let id = role.id.clone();
+    // As the original: a whole-role replace is logged as a `role_update` with the data.
+    let entry = ctx
+        .audit("role_update")
+        .target(
+            id.clone().unwrap_or_else(|| name.clone()),
+            Some(name.clone()),
+        )
+        .details(Value::Object(raw.clone()));
     roles.insert(current.clone(), role);
     roles.rename(&current, name.clone());
-    save(ctx, roles, users).await?;
+    save(ctx, roles, users, entry).await?;
     Ok(Reply::to_sender(
         &json!({"cmd": "role_set", "id": id, "name": name, "updated": true}),
     ))

@@ -155,14 +155,15 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
         "ban" => {
             let (user, shown) = target(ctx, text("username"), "ban")?;
             let reason = text("reason").unwrap_or("No reason provided");
-            if !ctx.app.ban(user).await? {
+            let entry = ctx.audit("user_ban").details(json!({"reason": reason}));
+            if !ctx.app.ban(user, entry).await? {
                 return Err(format!("User '{shown}' is already banned").into());
             }
             format!("🚫 **{shown}** has been banned.\n**Reason:** {reason}")
         }
         "unban" => {
             let (user, shown) = target(ctx, text("username"), "unban")?;
-            if !ctx.app.unban(user).await? {
+            if !ctx.app.unban(user, ctx.audit("user_unban")).await? {
                 return Err(format!("User '{shown}' is not banned").into());
             }
             format!("✅ **{shown}** has been unbanned.")
@@ -180,8 +181,13 @@ pub async fn slash_call(ctx: &Ctx<'_>) -> Outcome {
             }
             let (user, shown) = target(ctx, text("username"), "mute")?;
             let reason = text("reason").unwrap_or("No reason provided");
+            let entry = ctx
+                .audit("user_timeout")
+                .target(&user.id, Some(shown.clone()))
+                .details(json!({"timeout": seconds, "reason": reason}));
             ctx.app
-                .timeout(&user.id, seconds as u64, &format!("Muted: {reason}"));
+                .timeout(&user.id, seconds as u64, &format!("Muted: {reason}"), entry)
+                .await?;
             format!("🔇 **{shown}** has been muted for {seconds} seconds.\n**Reason:** {reason}")
         }
         _ => {

@@ -26,7 +26,10 @@ pub async fn user_delete(ctx: &Ctx<'_>) -> Outcome {
         user
     };
     let actor = ctx.username();
-    ctx.app.delete_account(&user).await?;
+    let entry = ctx
+        .audit("user_delete")
+        .target(&user.id, Some(user.username.clone()));
+    ctx.app.delete_account(&user, Some(entry)).await?;
     log::info!("{actor} deleted the account of {}", user.username);
     Ok(
         Reply::to_sender(&json!({"cmd": "user_delete", "user": user.username, "deleted": true}))

@@ -76,7 +76,11 @@ pub async fn user_update(ctx: &Ctx<'_>) -> Outcome {
             _ => return Err("Nickname must be a string or null".into()),
         };
     }
-    ctx.app.save_user(user.clone()).await?;
+    let entry = ctx
+        .audit("user_update")
+        .target(&user.id, Some(user.username.clone()))
+        .details(Value::Object(updates.clone()));
+    ctx.app.save_user_logged(user.clone(), entry).await?;
     ctx.app
         .voice
         .borrow_mut()

@@ -96,8 +96,15 @@ pub async fn webhook_create(ctx: &Ctx<'_>) -> Outcome {
     let token = crate::random::session_token();
     let hash = token_hash(&token);
     let stored = webhook.clone();
+    let entry = ctx
+        .audit("webhook_create")
+        .target(&webhook.id, Some(webhook.name.clone()))
+        .details(json!({"channel": webhook.channel}));
     ctx.app
-        .write(move |db| db.insert_webhook(&stored, &hash))
+        .write(move |db| {
+            db.insert_webhook(&stored, &hash)?;
+            db.insert_audit(&entry)
+        })
         .await?;
     log::info!(
         "webhook {} ({}) created in #{} by {}",
@@ -165,9 +172,26 @@ pub async fn webhook_update(ctx: &Ctx<'_>) -> Outcome {
         webhook.name.clone(),
         webhook.avatar.clone(),
     );
+    let mut updates = serde_json::Map::new();
+    if req.get("name").is_some() {
+        updates.insert("name".into(), json!(webhook.name));
+    }
+    if req.get("avatar").is_some() {
+        updates.insert("avatar".into(), json!(webhook.avatar));
+    }
+    let entry = ctx
+        .audit("webhook_update")
+        .target(&webhook.id, Some(webhook.name.clone()))
+        .details(Value::Object(updates));
     let found = ctx
         .app
-        .write(move |db| db.update_webhook(&id, &name, avatar.as_deref()))
+        .write(move |db| {
+            let found = db.update_webhook(&id, &name, avatar.as_deref())?;
+            if found {
+                db.insert_audit(&entry)?;
+            }
+            Ok(found)
+        })
         .await?;
     if !found {
         return Err(NOT_FOUND.into());
@@ -182,7 +206,17 @@ pub async fn webhook_delete(ctx: &Ctx<'_>) -> Outcome {
     let req: Request = ctx.fields()?;
     let webhook = target(ctx, &req).await?;
     let id = webhook.id.clone();
-    if !ctx.app.write(move |db| db.delete_webhook(&id)).await? {
+    let entry = ctx
+        .audit("webhook_delete")
+        .target(&webhook.id, Some(webhook.name.clone()));
+    let deleted = ctx.app.write(move |db| {
+        let deleted = db.delete_webhook(&id)?;
+        if deleted {
+            db.insert_audit(&entry)?;
+        }
+        Ok(deleted)
+    });
+    if !deleted.await? {
         return Err(NOT_FOUND.into());
     }
     log::info!(
@@ -203,11 +237,17 @@ pub async fn webhook_regenerate(ctx: &Ctx<'_>) -> Outcome {
     let token = crate::random::session_token();
     let hash = token_hash(&token);
     let id = webhook.id.clone();
-    if !ctx
-        .app
-        .write(move |db| db.set_webhook_token(&id, &hash))
-        .await?
-    {
+    let entry = ctx
+        .audit("webhook_regenerate")
+        .target(&webhook.id, Some(webhook.name.clone()));
+    let replaced = ctx.app.write(move |db| {
+        let replaced = db.set_webhook_token(&id, &hash)?;
+        if replaced {
+            db.insert_audit(&entry)?;
+        }
+        Ok(replaced)
+    });
+    if !replaced.await? {
         return Err(NOT_FOUND.into());
     }
     log::info!(

@@ -6,15 +6,29 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::hub::Target;
-use crate::model::{Roles, User};
+use crate::model::{AuditEntry, Roles, User};
 use crate::protocol::encode;
 use crate::store::StoreError;
 
 impl App {
     /// Saves every field of an existing user, then makes it live.
     pub async fn save_user(&self, user: User) -> Result<(), StoreError> {
+        self.save_user_as(user, None).await
+    }
+
+    /// Saves a user as [`App::save_user`] does, for a moderation action: its audit log
+    /// entry is written in the same transaction.
+    pub async fn save_user_logged(&self, user: User, entry: AuditEntry) -> Result<(), StoreError> {
+        self.save_user_as(user, Some(entry)).await
+    }
+
+    async fn save_user_as(&self, user: User, entry: Option<AuditEntry>) -> Result<(), StoreError> {
         let stored = user.clone();
-        self.write(move |db| db.update_user(&stored)).await?;
+        self.write(move |db| {
+            db.update_user(&stored)?;
+            entry.iter().try_for_each(|e| db.insert_audit(e))
+        })
+        .await?;
         self.dir_mut().put_user(user);
         Ok(())
     }
@@ -43,9 +57,14 @@ impl App {
 
     /// Deletes an account: on disk first (with its session tokens), then out of voice,
     /// then everyone is told (`user_leave`), and last out of the directory, so that the
-    /// voice announcement still reaches the user's own connections.
-    pub async fn delete_account(&self, user: &User) -> Result<(), StoreError> {
-        self.store.delete_user(&user.id).await?;
+    /// voice announcement still reaches the user's own connections. Someone deleting
+    /// another's account gives the audit log `entry` (written in the same transaction).
+    pub async fn delete_account(
+        &self,
+        user: &User,
+        entry: Option<AuditEntry>,
+    ) -> Result<(), StoreError> {
+        self.store.delete_user(&user.id, entry).await?;
         self.leave_voice(&user.id);
         self.broadcast(
             Target::All,
@@ -55,13 +74,19 @@ impl App {
         Ok(())
     }
 
-    /// Replaces the whole role map and saves the users whose roles changed with it, in one
-    /// transaction, then makes both live.
-    pub async fn save_roles(&self, roles: Roles, users: Vec<User>) -> Result<(), StoreError> {
+    /// Replaces the whole role map and saves the users whose roles changed with it, and
+    /// the audit log entry of the change, in one transaction, then makes both live.
+    pub async fn save_roles(
+        &self,
+        roles: Roles,
+        users: Vec<User>,
+        entry: AuditEntry,
+    ) -> Result<(), StoreError> {
         let (stored_roles, stored_users) = (roles.clone(), users.clone());
         self.write(move |db| {
             db.replace_roles(&stored_roles)?;
-            stored_users.iter().try_for_each(|u| db.update_user(u))
+            stored_users.iter().try_for_each(|u| db.update_user(u))?;
+            db.insert_audit(&entry)
         })
         .await?;
         let mut dir = self.dir_mut();

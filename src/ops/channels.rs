@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::model::{Action, Channel, ChannelKind};
+use crate::model::{Action, AuditEntry, Channel, ChannelKind};
 use crate::protocol::encode;
 use crate::store::{Db, StoreError};
 
@@ -75,16 +75,19 @@ impl App {
     }
 
     /// Writes the whole channel list (names, order, data) in one transaction with `also`
-    /// (moving or deleting a channel's history), then makes it the live one.
+    /// (moving or deleting a channel's history) and the change's audit log entry, then
+    /// makes it the live one.
     pub async fn save_channels(
         &self,
         channels: Vec<Channel>,
         also: impl FnOnce(&Db) -> Result<(), StoreError> + Send + 'static,
+        entry: AuditEntry,
     ) -> Result<(), StoreError> {
         let stored = channels.clone();
         self.write(move |db| {
             also(db)?;
-            db.replace_channels(&stored)
+            db.replace_channels(&stored)?;
+            db.insert_audit(&entry)
         })
         .await?;
         self.dir_mut().channels = channels;

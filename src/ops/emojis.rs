@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::media::files::{FileName, Kind};
 use crate::media::sniff;
-use crate::model::Emoji;
 use crate::model::emoji::valid_name;
+use crate::model::{AuditEntry, Emoji};
 use crate::ops::attachments::unix_now;
 use crate::store::StoreError;
 use crate::store::emojis::ServerAsset;
@@ -97,12 +97,13 @@ impl App {
             })
     }
 
-    /// Adds a custom emoji.
+    /// Adds a custom emoji, with its audit log `entry` (its target set here).
     pub async fn add_emoji(
         &self,
         name: &str,
         image: Vec<u8>,
         by: &str,
+        entry: AuditEntry,
     ) -> Result<Emoji, EmojiError> {
         if !valid_name(name) {
             return Err("Emoji names are 1 to 64 letters, digits or underscores".into());
@@ -129,7 +130,14 @@ impl App {
         };
         self.write_image(Kind::Emoji, &file, image).await?;
         let row = emoji.clone();
-        match self.write(move |db| db.insert_emoji(&row, false)).await {
+        let inserted = self.write(move |db| {
+            let id = db.insert_emoji(&row, false)?;
+            if let Some(id) = id {
+                db.insert_audit(&entry.target(id.to_string(), Some(row.name.clone())))?;
+            }
+            Ok(id)
+        });
+        match inserted.await {
             Ok(Some(id)) => emoji.id = id,
             Ok(None) => {
                 // Taken meanwhile by a simultaneous add.
@@ -145,13 +153,15 @@ impl App {
         Ok(emoji)
     }
 
-    /// Renames an emoji and/or replaces its image. Returns the emoji as it is now, or
-    /// `None` when there is no emoji with this id.
+    /// Renames an emoji and/or replaces its image, with its audit log `entry` (its target
+    /// set here). Returns
+    /// the emoji as it is now, or `None` when there is no emoji with this id.
     pub async fn update_emoji(
         &self,
         id: i64,
         name: Option<&str>,
         image: Option<Vec<u8>>,
+        entry: AuditEntry,
     ) -> Result<Option<Emoji>, EmojiError> {
         if name.is_some_and(|n| !valid_name(n)) {
             return Err("Emoji names are 1 to 64 letters, digits or underscores".into());
@@ -177,7 +187,15 @@ impl App {
             self.write_image(Kind::Emoji, &file, bytes).await?;
         }
         let row = new.clone();
-        let stored = self.write(move |db| db.update_emoji(&row)).await;
+        let stored = self
+            .write(move |db| {
+                let updated = db.update_emoji(&row)?;
+                if updated {
+                    db.insert_audit(&entry.target(id.to_string(), Some(row.name.clone())))?;
+                }
+                Ok(updated)
+            })
+            .await;
         let replaced_file = new.file != old.file;
         match stored {
             Ok(true) => {
@@ -194,9 +212,22 @@ impl App {
         }
     }
 
-    /// Deletes an emoji; `None` when there is none with this id.
-    pub async fn delete_emoji(&self, id: i64) -> Result<Option<Emoji>, StoreError> {
-        let gone = self.write(move |db| db.delete_emoji(id)).await?;
+    /// Deletes an emoji, with its audit log `entry`; `None` when there is none with this
+    /// id.
+    pub async fn delete_emoji(
+        &self,
+        id: i64,
+        entry: AuditEntry,
+    ) -> Result<Option<Emoji>, StoreError> {
+        let gone = self
+            .write(move |db| {
+                let gone = db.delete_emoji(id)?;
+                if let Some(emoji) = &gone {
+                    db.insert_audit(&entry.target(id.to_string(), Some(emoji.name.clone())))?;
+                }
+                Ok(gone)
+            })
+            .await?;
         if let Some(emoji) = &gone {
             self.remove_file(Kind::Emoji, &emoji.file).await;
         }

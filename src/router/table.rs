@@ -156,7 +156,7 @@ command_table! {
         "user_ban" => moderation::user_ban(ctx, true).await,
         "user_unban" => moderation::user_ban(ctx, false).await,
         "users_banned_list" => moderation::users_banned_list(ctx),
-        "user_timeout" => moderation::user_timeout(ctx),
+        "user_timeout" => moderation::user_timeout(ctx).await,
         "rate_limit_reset" => moderation::rate_limit_reset(ctx),
         "rate_limit_status" => server_info::rate_limit_status(ctx),
         "user_leave" => moderation::user_leave(ctx).await,
@@ -211,6 +211,8 @@ command_table! {
         "poll_end" => polls::poll_end(ctx).await,
         "poll_results" => polls::poll_results(ctx).await,
         "poll_get" => polls::poll_get(ctx).await,
+        "modlog_get" => crate::commands::modlog::modlog_get(ctx).await,
+        "modlog_summary" => crate::commands::modlog::modlog_summary(ctx).await,
     }
 }
 
@@ -230,15 +232,15 @@ mod tests {
     /// The handshake's list: 64 commands after authentication before the media commands
     /// (3 attachment and 6 emoji commands), 4 of accounts and the rest (`user_delete`,
     /// `role_set`, `plugins_list`, `plugins_reload`), the 6 webhook commands, the 2 of
-    /// bots' slash commands (`slash_register`, `slash_response`), the 5 poll commands, plus
-    /// the authentication commands of the mode.
+    /// bots' slash commands (`slash_register`, `slash_response`), the 5 poll commands, the
+    /// 2 audit log commands, plus the authentication commands of the mode.
     #[test]
     fn capabilities_per_mode() {
         let after_auth = COMMANDS
             .iter()
             .filter(|c| c.phase == Phase::AfterAuth)
             .count();
-        assert_eq!(after_auth, 64 + 9 + 4 + 6 + 2 + 5);
+        assert_eq!(after_auth, 64 + 9 + 4 + 6 + 2 + 5 + 2);
         let auth_commands = |mode| {
             let caps = capabilities(mode);
             let mut sorted = caps.clone();

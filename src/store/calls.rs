@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use super::session_tokens::TokenHash;
 use super::{Store, StoreError};
-use crate::model::Message;
 use crate::model::message::pings_user;
+use crate::model::{AuditEntry, Message};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -35,11 +35,17 @@ impl Store {
 
     /// Deletes an account (its messages stay, as in the original server) and revokes its
     /// session tokens: a new account of the same name must not inherit the old one's logins.
-    pub async fn delete_user(&self, user_id: impl Into<String>) -> Result<()> {
+    /// `entry` is the audit log's, when someone else deletes it.
+    pub async fn delete_user(
+        &self,
+        user_id: impl Into<String>,
+        entry: Option<AuditEntry>,
+    ) -> Result<()> {
         let id = user_id.into();
         self.call(move |db| {
             db.delete_user(&id)?;
-            db.revoke_session_tokens_of(&id).map(|_| ())
+            db.revoke_session_tokens_of(&id)?;
+            entry.iter().try_for_each(|e| db.insert_audit(e))
         })
         .await
     }
@@ -243,8 +249,18 @@ impl Store {
                     db.update_message(&m)?;
                     r
                 }
+                Change::SaveLogged(r, entry) => {
+                    db.update_message(&m)?;
+                    db.insert_audit(&entry)?;
+                    r
+                }
                 Change::Delete(r) => {
                     db.delete_message(&c, &i)?;
+                    r
+                }
+                Change::DeleteLogged(r, entry) => {
+                    db.delete_message(&c, &i)?;
+                    db.insert_audit(&entry)?;
                     r
                 }
                 Change::Keep(r) => r,
@@ -271,8 +287,13 @@ pub enum Start {
 pub enum Change<R> {
     /// Save the changed message.
     Save(R),
+    /// Save it, and write this audit log entry in the same transaction (a pin).
+    SaveLogged(R, AuditEntry),
     /// Delete it.
     Delete(R),
+    /// Delete it, and write this audit log entry in the same transaction (a moderator
+    /// deleting someone else's message).
+    DeleteLogged(R, AuditEntry),
     /// Leave it as it was.
     Keep(R),
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod emojis;
 pub mod error;
 pub mod messages;
+pub mod modlog;
 pub mod polls;
 pub mod schema;
 pub mod session_tokens;

@@ -157,4 +157,21 @@ pub const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (poll_id, option_id) REFERENCES poll_options (poll_id, id) ON DELETE CASCADE
     );
     "#,
+    // 7: the audit log (`modlog_get`): one row per moderation or management action, written
+    // in the transaction of the action itself. `details` is a JSON object.
+    r#"
+    CREATE TABLE IF NOT EXISTS modlog (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id          TEXT NOT NULL,                      -- <milliseconds>-<actor id>
+        action      TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        actor_id    TEXT NOT NULL,
+        actor_name  TEXT NOT NULL,
+        target_id   TEXT,
+        target_name TEXT,
+        details     TEXT NOT NULL DEFAULT '{}',
+        timestamp   REAL NOT NULL                       -- unix seconds
+    );
+    CREATE INDEX IF NOT EXISTS modlog_by_time ON modlog (timestamp);
+    "#,
 ];
