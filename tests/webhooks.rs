@@ -619,3 +619,106 @@ fn the_originals_webhooks_are_imported_with_hashed_tokens() {
         json!({"id": "w1", "name": "CI", "avatar": null})
     );
 }
+
+fn post_github(server: &Server, path: &str, event: &str, body: &str) -> (String, String) {
+    server.http(&format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+/// What GitHub sends for a push, made larger than a plain post may be (a real one with a
+/// few commits is 7–30 KB: the whole repository object comes with it).
+fn github_push(commits: usize) -> Value {
+    let mut repository = serde_json::Map::new();
+    for i in 0..400 {
+        repository.insert(
+            format!("key_{i}_url"),
+            json!(format!("https://api.github.com/repos/o/r/thing/{i}")),
+        );
+    }
+    repository.insert("full_name".into(), json!("octo/widgets"));
+    repository.insert("html_url".into(), json!("https://github.com/octo/widgets"));
+    let commits: Vec<Value> = (0..commits)
+        .map(|i| {
+            json!({"id": format!("{i:07}abcdef0123456789abcdef0123456789a"),
+                   "message": format!("Commit {i}\n\nwith a body"),
+                   "url": format!("https://github.com/octo/widgets/commit/{i}")})
+        })
+        .collect();
+    json!({"ref": "refs/heads/main", "before": "0", "after": "1",
+           "compare": "https://github.com/octo/widgets/compare/0...1",
+           "repository": repository,
+           "pusher": {"name": "octocat"},
+           "sender": {"login": "octocat", "avatar_url": "https://avatars.githubusercontent.com/u/1"},
+           "commits": commits})
+}
+
+#[test]
+fn a_github_push_is_rendered_as_the_original_does() {
+    let server = Server::start();
+    let mut owner = with_role(&server, "alice", "owner");
+    let (id, token) = create(&mut owner, "general", "CI");
+    let mut bob = server.register("bob");
+    let path = format!("/webhooks/github?token={token}");
+    let body = github_push(2).to_string();
+    assert!(
+        body.len() > MAX_PLAIN_BODY,
+        "a real push is larger than a plain post"
+    );
+    let (status, answer) = post_github(&server, &path, "push", &body);
+    assert_eq!(status, "HTTP/1.1 204 No Content", "{answer}");
+    let posted = until(&mut bob, "message_new");
+    let message = &posted["message"];
+    assert_eq!(message["user"], "originChats");
+    assert_eq!(message["content"], "");
+    assert_eq!(
+        message["webhook"],
+        json!({"id": id, "name": "GitHub",
+               "avatar": "https://github.githubassets.com/images/modules/logos_page/GitHub-Mark.png"})
+    );
+    let embed = &message["embeds"][0];
+    let stamp = embed["timestamp"].as_str().unwrap().to_string();
+    assert_eq!(stamp.len(), 20, "{stamp}");
+    assert_eq!(
+        embed,
+        &json!({"title": "main: 2 commits",
+                "url": "https://github.com/octo/widgets/compare/0...1",
+                "color": 0x24292e,
+                "author": {"name": "octocat - octo/widgets",
+                           "url": "https://github.com/octo/widgets",
+                           "icon_url": "https://avatars.githubusercontent.com/u/1"},
+                "timestamp": stamp,
+                "description": "[`0000000`](https://github.com/octo/widgets/commit/0) Commit 0\n\
+                                [`0000001`](https://github.com/octo/widgets/commit/1) Commit 1"})
+    );
+    // GitHub's test delivery is answered and posts nothing; other events are refused as
+    // the original refuses them; a payload over the bound is refused unread.
+    let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1}).to_string();
+    assert_eq!(
+        post_github(&server, &path, "ping", &ping).0,
+        "HTTP/1.1 204 No Content"
+    );
+    let create_event = json!({"ref": "v1", "repository": {}}).to_string();
+    let (status, answer) = post_github(&server, &path, "create", &create_event);
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    assert_eq!(parsed(&answer), error_body("Unhandled event type: create"));
+    let (status, answer) = server.http(&format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: 262145\r\n\r\n{{"
+    ));
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
+    assert_eq!(parsed(&answer), error_body("Body too large"));
+    // Only the push was posted.
+    bob.send(json!({"cmd": "messages_get", "channel": "general"}));
+    let history = until(&mut bob, "messages_get");
+    let from_webhooks = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["webhook"].is_object())
+        .count();
+    assert_eq!(from_webhooks, 1);
+}
+
+/// The bound of a post that is not a GitHub event (src/server/webhook_route.rs).
+const MAX_PLAIN_BODY: usize = 16 * 1024;

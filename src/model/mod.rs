@@ -10,6 +10,7 @@ pub mod bot_command;
 pub mod bot_registry;
 pub mod channel;
 pub mod emoji;
+pub mod github_push;
 pub mod message;
 pub mod modlog;
 pub mod poll;

@@ -2,7 +2,8 @@
 //! accepts): an outside service posts a message into the webhook's channel
 //! (docs/protocol.md#1013-post-webhooks). The message is stored and broadcast exactly as a
 //! chat message is ([`App::post_message`]), from `originChats` with a `webhook` object
-//! that the client shows as the name, avatar and badge.
+//! that the client shows as the name, avatar and badge. A GitHub `push` event
+//! (`X-GitHub-Event`) is posted as the original renders it (`model::github_push`).
 //!
 //! Bounded in every way a stranger could push: the body is at most [`MAX_BODY`] (a larger
 //! `Content-Length` is refused unread), the text at most `limits.post_content` characters,
@@ -14,12 +15,14 @@ use std::time::Duration;
 
 use futures_lite::AsyncRead;
 use serde_json::{Map, Value, json};
+use smol::lock::Semaphore;
 
 use super::http::{Request, Response};
 use super::session_route::read_body;
 use crate::app::App;
 use crate::commands::message_new::{check_length, validate_embeds};
 use crate::hub::Target;
+use crate::model::github_push;
 use crate::model::message::SERVER_AUTHOR;
 use crate::model::{ChannelKind, Message};
 use crate::ops::messages::Posted;
@@ -27,6 +30,11 @@ use crate::store::webhooks::{Webhook, token_hash};
 
 /// A few KiB of text plus embeds fit; more is not a chat message.
 pub const MAX_BODY: usize = 16 * 1024;
+/// A GitHub event (`X-GitHub-Event`): its payload carries the whole repository object, and a
+/// push with many commits is larger still.
+pub const MAX_GITHUB_BODY: usize = 256 * 1024;
+/// GitHub payloads read at once; more wait (so they hold at most 512 KiB together).
+static GITHUB_BODIES: Semaphore = Semaphore::new(2);
 /// The `username` a post may show instead of the webhook's name.
 const MAX_USERNAME: usize = 100;
 /// The `avatar_url` a post may show instead of the webhook's avatar.
@@ -74,11 +82,23 @@ pub async fn answer<S: AsyncRead + Unpin>(app: &App, stream: &mut S, request: &R
         return unread(bad_request("Send the body with a Content-Length"));
     }
     let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
-    let body = match read_body(stream, request, limit, MAX_BODY).await {
+    let github_event = request.header("x-github-event").map(str::to_string);
+    // GitHub's payloads are larger (the whole repository object comes with each): a larger
+    // bound, and only a few read at once.
+    let _github_turn = match github_event {
+        Some(_) => Some(GITHUB_BODIES.acquire().await),
+        None => None,
+    };
+    let max = if github_event.is_some() {
+        MAX_GITHUB_BODY
+    } else {
+        MAX_BODY
+    };
+    let body = match read_body(stream, request, limit, max).await {
         Ok(body) => body,
         Err(refusal) => return unread(refusal),
     };
-    let response = match post(app, &token, &body).await {
+    let response = match post(app, &token, &body, github_event.as_deref()).await {
         Ok(()) => Response::no_content(),
         Err(refusal) => refusal,
     };
@@ -88,7 +108,12 @@ pub async fn answer<S: AsyncRead + Unpin>(app: &App, stream: &mut S, request: &R
     }
 }
 
-async fn post(app: &App, token: &str, body: &[u8]) -> Result<(), Response> {
+async fn post(
+    app: &App,
+    token: &str,
+    body: &[u8],
+    github_event: Option<&str>,
+) -> Result<(), Response> {
     let hash = token_hash(token);
     let webhook = match app.store.read(move |db| db.webhook_by_token(&hash)).await {
         Ok(Some(webhook)) => webhook,
@@ -105,7 +130,14 @@ async fn post(app: &App, token: &str, body: &[u8]) -> Result<(), Response> {
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
         return Err(bad_request("Invalid JSON body"));
     };
-    let message = message(app, &webhook, &fields)?;
+    let message = match github_event {
+        // GitHub's test delivery when a hook is added: answered, nothing posted.
+        Some("ping") => return Ok(()),
+        Some(event) if github_push::is_push_like(&fields) => {
+            github_message(&webhook, event, &fields)?
+        }
+        _ => message(app, &webhook, &fields)?,
+    };
     let channel = webhook.channel.clone();
     if app
         .dir()
@@ -148,6 +180,34 @@ fn message(app: &App, webhook: &Webhook, fields: &Map<String, Value>) -> Result<
     if let Some(embeds) = embeds {
         message.extra.insert("embeds".into(), embeds);
     }
+    Ok(message)
+}
+
+/// A GitHub event's message: a push as the original renders it, from GitHub's name and
+/// avatar; any other event with a `repository` and a `ref` is refused as the original does.
+fn github_message(
+    webhook: &Webhook,
+    event: &str,
+    fields: &Map<String, Value>,
+) -> Result<Message, Response> {
+    if event != "push" {
+        return Err(bad_request(&format!(
+            "Unhandled event type: {}",
+            event.chars().take(64).collect::<String>()
+        )));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let embeds = validate_embeds(&json!([github_push::embed(fields, now)]))
+        .map_err(|e| bad_request(&e.0))?;
+    let mut message = Message::new(&webhook.channel, SERVER_AUTHOR, String::new());
+    message.extra.insert(
+        "webhook".into(),
+        json!({"id": webhook.id, "name": "GitHub", "avatar": github_push::GITHUB_AVATAR}),
+    );
+    message.extra.insert("embeds".into(), embeds);
     Ok(message)
 }
 
