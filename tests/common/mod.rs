@@ -89,8 +89,11 @@ pub fn merge(base: &mut Value, over: Value) {
     }
 }
 
-pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_originchats-server")
+/// The server binary under test: this build's, or `ORIGINCHATS_SERVER_BIN` (e.g. a release
+/// build, to time what a test measures: see tests/abuse.rs).
+pub fn binary() -> String {
+    std::env::var("ORIGINCHATS_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_originchats-server").to_string())
 }
 
 /// What the reader of a starting server's log saw.
