@@ -314,6 +314,10 @@ fn a_full_disk_refuses_writes_clearly_keeps_reads_and_recovers_by_itself() {
     assert_eq!(contents.len(), acked.len(), "bob was told of {contents:?}");
     assert!(!contents.contains(&refused_content.as_str()) && !contents.contains(&"still full"));
 
+    // Logging in only reads.
+    let mut again_bob = server.connected();
+    again_bob.login("bob", "secret123");
+
     std::fs::remove_file(&filler).unwrap();
     let ack = post(&mut alice, "after");
     assert_eq!(ack["cmd"], "message_new", "{ack}");
@@ -326,6 +330,110 @@ fn a_full_disk_refuses_writes_clearly_keeps_reads_and_recovers_by_itself() {
     let seen = history(&mut alice);
     assert_eq!(seen.last().map(String::as_str), Some("after"));
     assert!(!seen.iter().any(|m| m == "still full"));
+}
+
+/// A small ext4 file system on a loop device, mounted on a directory with
+/// `errors=remount-ro` (as a Raspberry Pi's SD card often is), that can be made to fail
+/// the way a dying card does: the kernel turns it read-only under the running server.
+struct FailingExt4 {
+    at: PathBuf,
+    device: String,
+}
+
+impl FailingExt4 {
+    /// `None` when this process may not set one up (not root, no loop devices, no ext4).
+    fn mount(image: &Path, at: &Path) -> Option<FailingExt4> {
+        let ok = |cmd: &mut Command| cmd.output().ok().filter(|o| o.status.success());
+        std::fs::File::create(image).ok()?.set_len(32 << 20).ok()?;
+        let Some(_) = ok(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(image)) else {
+            eprintln!("cannot make an ext4 file system (mkfs.ext4): skipped");
+            return None;
+        };
+        let Some(out) = ok(Command::new("losetup").args(["-f", "--show"]).arg(image)) else {
+            eprintln!("cannot set up a loop device (losetup; needs root): skipped");
+            return None;
+        };
+        let device = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        std::fs::create_dir_all(at).unwrap();
+        let mounted = ok(Command::new("mount")
+            .args(["-o", "errors=remount-ro", &device])
+            .arg(at));
+        let fs = FailingExt4 {
+            at: at.to_path_buf(),
+            device,
+        };
+        if mounted.is_none() {
+            eprintln!("cannot mount {} (needs root): skipped", fs.device);
+            return None;
+        }
+        Some(fs)
+    }
+
+    /// Makes the kernel find an "error" in the file system: it turns read-only at once.
+    fn fail(&self) {
+        let name = self.device.trim_start_matches("/dev/");
+        std::fs::write(format!("/sys/fs/ext4/{name}/trigger_fs_error"), "1").unwrap();
+        let probe = self.at.join("probe");
+        assert!(
+            std::fs::write(&probe, "x").is_err(),
+            "the file system is still writable"
+        );
+    }
+}
+
+impl Drop for FailingExt4 {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.at).status();
+        let _ = Command::new("losetup").args(["-d", &self.device]).status();
+    }
+}
+
+#[test]
+fn a_data_directory_turned_read_only_refuses_writes_clearly_and_keeps_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = tempfile::NamedTempFile::new().unwrap();
+    let Some(fs) = FailingExt4::mount(image.path(), &dir.path().join("data")) else {
+        return;
+    };
+    let server = Server::in_dir(dir, common::test_config(json!({})));
+    let mut alice = server.register("alice");
+    let mut bob = server.register("bob");
+    assert_eq!(post(&mut alice, "before")["cmd"], "message_new");
+    bob.sync();
+    fs.fail();
+
+    let refused = post(&mut alice, "after the card failed");
+    assert_eq!(
+        refused,
+        json!({"cmd": "error", "src": "message_new", "listener": "post",
+               "val": "The server could not save it: the data directory is read-only"})
+    );
+    server.wait_log("storage: the data directory is read-only: every write is refused");
+    // A change of the directory is refused too, and memory keeps what the store has.
+    alice.send(json!({"cmd": "nickname_update", "nickname": "Ally", "listener": "nick"}));
+    let nick = loop {
+        let p = alice.recv();
+        if p["listener"] == "nick" {
+            break p;
+        }
+    };
+    assert_eq!(
+        nick["val"],
+        "The server could not save it: the data directory is read-only"
+    );
+    // Reads go on, and nothing of the refused writes reached anyone.
+    assert_eq!(history(&mut alice), ["before"]);
+    assert!(bob.sync().is_empty());
+    bob.send(json!({"cmd": "users_list"}));
+    let users = until(&mut bob, "users_list");
+    let alice_entry = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "USR:local_alice")
+        .cloned()
+        .unwrap();
+    assert_eq!(alice_entry["nickname"], "alice", "{alice_entry}");
 }
 
 /// Messages acknowledged per round before the kill at least; the moment is random.

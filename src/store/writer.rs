@@ -166,3 +166,65 @@ fn report(trouble: &mut Option<DiskTrouble>, outcome: &Result<(), StoreError>, w
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::SyncMode;
+
+    /// A job that writes the setting `key` (then does `then` with the connection) and
+    /// reports its answer on `answers`.
+    fn job(
+        key: &'static str,
+        then: &'static str,
+        answers: &mpsc::Sender<(&'static str, bool)>,
+    ) -> Job {
+        let answers = answers.clone();
+        Box::new(move |db: &Db| {
+            let wrote = db.set_setting(key, &json!(true));
+            if !then.is_empty() {
+                let _ = db.conn().execute_batch(then);
+            }
+            let finish: Finish = Box::new(move |answer: Result<(), StoreError>| {
+                let _ = answers.send((key, answer.is_ok()));
+            });
+            (wrote.is_ok(), finish)
+        })
+    }
+
+    #[test]
+    fn a_transaction_sqlite_rolled_back_keeps_nothing_of_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), SyncMode::Normal).unwrap();
+        let (tx, rx) = mpsc::channel();
+        // The second job's ROLLBACK stands for SQLite's own after a full disk.
+        let mut batch = vec![
+            job("a", "", &tx),
+            job("b", "ROLLBACK", &tx),
+            job("c", "", &tx),
+        ];
+        let mut done = Vec::new();
+        assert!(run_batch(&db, &mut batch, &mut done).is_err());
+        let outcome: Result<(), StoreError> = Err(StoreError::Corrupt("lost"));
+        for (finish, released) in done.drain(..) {
+            finish(outcome.clone().and(released));
+        }
+        let answers: Vec<_> = rx.try_iter().collect();
+        assert_eq!(answers, [("a", false), ("b", false), ("c", false)]);
+        for key in ["a", "b", "c"] {
+            assert_eq!(db.setting(key).unwrap(), None, "{key} was kept");
+        }
+        // The connection writes again in the next batch.
+        let mut batch = vec![job("d", "", &tx)];
+        assert!(run_batch(&db, &mut batch, &mut done).is_ok());
+        for (finish, released) in done.drain(..) {
+            finish(released);
+        }
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [("d", true)]);
+        assert_eq!(db.setting("d").unwrap(), Some(json!(true)));
+    }
+}
