@@ -314,7 +314,14 @@ fn a_full_disk_refuses_writes_clearly_keeps_reads_and_recovers_by_itself() {
     assert_eq!(contents.len(), acked.len(), "bob was told of {contents:?}");
     assert!(!contents.contains(&refused_content.as_str()) && !contents.contains(&"still full"));
 
-    // Logging in only reads.
+    // A new account cannot be saved either; logging in only reads.
+    let mut carol = server.connected();
+    carol.send(json!({"cmd": "register", "username": "carol", "password": "secret123"}));
+    assert_eq!(
+        carol.recv(),
+        json!({"cmd": "auth_error",
+               "val": "Registration failed: the server could not save the account: the disk is full"})
+    );
     let mut again_bob = server.connected();
     again_bob.login("bob", "secret123");
 
