@@ -96,7 +96,13 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
         Err(e) if e.is_constraint_violation() => return Err(USERNAME_TAKEN.into()),
         Err(e) => {
             log::error!("could not store the new account {id}: {e}");
-            return Err("Registration failed: the server could not save the account".into());
+            let why = e
+                .disk_trouble()
+                .map(|t| format!(": {t}"))
+                .unwrap_or_default();
+            return Err(
+                format!("Registration failed: the server could not save the account{why}").into(),
+            );
         }
     }
     log::info!("new local account {id} registered from {}", session.peer);

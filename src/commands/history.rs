@@ -76,13 +76,25 @@ pub async fn messages_get(ctx: &Ctx<'_>) -> Outcome {
     let (mut messages, newest) = ctx.app.store.page(&name, start, limit).await?;
     ctx.app.mark_own_votes(ctx.user_id, &mut messages).await?;
     if let Some((newest_id, _)) = newest {
-        ctx.app
+        match ctx
+            .app
             .store
             .set_last_read(ctx.user_id, &name, &newest_id)
-            .await?;
-        let update =
-            encode(&json!({"cmd": "unreads_update", "last_read": newest_id, "channel": name}));
-        ctx.app.broadcast(Target::User(ctx.user_id), &update);
+            .await
+        {
+            Ok(()) => {
+                let update = encode(
+                    &json!({"cmd": "unreads_update", "last_read": newest_id, "channel": name}),
+                );
+                ctx.app.broadcast(Target::User(ctx.user_id), &update);
+            }
+            // History is still read while the disk is full or read-only; the read marker
+            // moves with a later read.
+            Err(e) if e.disk_trouble().is_some() => {
+                log::warn!("read marker of {} in {name} not saved: {e}", ctx.user_id)
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(Reply::to_sender(
         &json!({"cmd": "messages_get", "channel": name, "messages": ctx.wire(&messages), "range": range}),

@@ -43,11 +43,13 @@ use crate::app::App;
 use crate::hub::{Route, Session};
 use crate::model::{Action, Channel, ChannelKind, Message};
 use crate::protocol::errors::{
-    CHANNEL_ACCESS_DENIED, CHANNEL_NOT_FOUND, CHANNEL_OR_THREAD_ID_REQUIRED, OWNER_REQUIRED,
-    STORAGE_ERROR, THREAD_NOT_FOUND, USER_ROLES_NOT_FOUND, permission_required,
+    CHANNEL_ACCESS_DENIED, CHANNEL_NOT_FOUND, CHANNEL_OR_THREAD_ID_REQUIRED, DATA_READ_ONLY,
+    DISK_FULL, OWNER_REQUIRED, STORAGE_ERROR, THREAD_NOT_FOUND, USER_ROLES_NOT_FOUND,
+    permission_required,
 };
 use crate::protocol::{self, Encoded, encode};
 use crate::store::StoreError;
+use crate::store::error::DiskTrouble;
 
 /// A handler's answer to the sender, and who else gets it.
 pub struct Reply {
@@ -99,11 +101,16 @@ impl From<String> for CmdError {
     }
 }
 
-/// A storage failure is logged here; the client gets a generic refusal.
+/// A storage failure is logged here; the client is told whether the disk is full or
+/// read-only, and gets a generic refusal for anything else.
 impl From<StoreError> for CmdError {
     fn from(e: StoreError) -> Self {
         log::error!("storage error: {e}");
-        CmdError(Cow::Borrowed(STORAGE_ERROR))
+        CmdError(Cow::Borrowed(match e.disk_trouble() {
+            Some(DiskTrouble::Full) => DISK_FULL,
+            Some(DiskTrouble::ReadOnly) => DATA_READ_ONLY,
+            None => STORAGE_ERROR,
+        }))
     }
 }
 

@@ -68,6 +68,12 @@ pub fn invalid_field(field: &str, what: &str) -> String {
 
 /// A store read or write failed; the details are logged, not sent.
 pub const STORAGE_ERROR: &str = "The server could not read or save this (storage error); try again";
+/// A write refused because the disk under the data directory is full (nothing of it was
+/// kept; writes work again once space is freed, without a restart).
+pub const DISK_FULL: &str = "The server could not save it: the disk is full";
+/// A write refused because the data directory is no longer writable (an SD card the
+/// kernel turned read-only after errors, a wrong mount or permission).
+pub const DATA_READ_ONLY: &str = "The server could not save it: the data directory is read-only";
 
 /// A `cmd` this server does not answer (after authentication).
 pub fn unknown_command(cmd: &str) -> String {

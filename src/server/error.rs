@@ -5,11 +5,18 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::store::StoreError;
+use crate::store::check::Damaged;
 
 #[derive(Debug)]
 pub enum ServerError {
     /// Another server runs on the data directory (or its lock file cannot be taken).
     Locked(String),
+    /// The database fails `PRAGMA quick_check`: the server does not run on it.
+    Damaged(Damaged),
+    /// The database could not be checked before the start.
+    Check(StoreError),
+    /// SIGTERM and SIGINT could not be caught (there would be no graceful shutdown).
+    Signals(io::Error),
     /// The data directory or its database could not be opened (or migrated).
     OpenData { dir: PathBuf, source: StoreError },
     /// The database opened but reading what the server keeps in memory failed.
@@ -34,6 +41,21 @@ impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerError::Locked(why) => write!(f, "{why}"),
+            ServerError::Damaged(d) => {
+                let dir = d.path.parent().unwrap_or(&d.path).display();
+                write!(
+                    f,
+                    "the database {} is damaged (PRAGMA quick_check: {}); the server does not \
+                     run on it, so as not to make it worse. Put the newest backup back: \
+                     `originchats-server --data-dir {dir} admin restore BACKUP-FILE` (the \
+                     damaged file is kept beside it as originchats.sqlite3.replaced-<time>), \
+                     then start the server again (README: \"When things go wrong\")",
+                    d.path.display(),
+                    d.findings.join("; "),
+                )
+            }
+            ServerError::Check(e) => write!(f, "cannot check the database: {e}"),
+            ServerError::Signals(e) => write!(f, "cannot catch SIGTERM and SIGINT: {e}"),
             ServerError::OpenData { dir, source } => {
                 write!(
                     f,
@@ -67,13 +89,16 @@ impl std::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServerError::OpenData { source, .. } => Some(source),
-            ServerError::ReadDatabase(e) | ServerError::OpenReader(e) => Some(e),
+            ServerError::ReadDatabase(e) | ServerError::OpenReader(e) | ServerError::Check(e) => {
+                Some(e)
+            }
             ServerError::StorageThread(e)
             | ServerError::OpenMedia { source: e, .. }
             | ServerError::Bind { source: e, .. }
             | ServerError::Listen { source: e, .. }
-            | ServerError::LocalAddr(e) => Some(e),
-            ServerError::Tls(_) | ServerError::Locked(_) => None,
+            | ServerError::LocalAddr(e)
+            | ServerError::Signals(e) => Some(e),
+            ServerError::Tls(_) | ServerError::Locked(_) | ServerError::Damaged(_) => None,
         }
     }
 }

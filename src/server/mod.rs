@@ -1,5 +1,6 @@
-//! The transport: the listener and its connection cap, the heartbeat, and the watch for
-//! changes made to the store by another process (the admin command line).
+//! The transport: the listener and its connection cap, the heartbeat, the watch for
+//! changes made to the store by another process (the admin command line), and the
+//! graceful shutdown on SIGTERM or SIGINT ([`shut_down`]).
 //!
 //! Everything here runs on one thread, in one `smol::LocalExecutor`.
 
@@ -28,7 +29,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_lite::FutureExt;
+use async_signal::{Signal, Signals};
+use futures_lite::{FutureExt, StreamExt};
 use serde_json::json;
 use smol::{Async, LocalExecutor, Timer};
 
@@ -39,14 +41,16 @@ use crate::media::files::MediaDir;
 use crate::protocol::encode;
 use crate::ratelimit::auth_attempts::Host;
 use crate::store::backup::{self, DataDirLock};
+use crate::store::check;
 use crate::store::{Db, Store};
 use crate::tls::Tls;
 pub use error::ServerError;
 use per_address::PerAddress;
 use transport::Refusal;
 
-/// Opens the store in `data_dir`, listens, and serves until the process ends.
-/// `on_listening` is told the bound address (useful with port 0).
+/// Checks and opens the store in `data_dir`, listens, and serves until SIGTERM or SIGINT
+/// (then shuts down gracefully and returns `Ok`). `on_listening` is told the bound
+/// address (useful with port 0).
 pub fn run(
     config: Config,
     data_dir: &Path,
@@ -54,6 +58,12 @@ pub fn run(
 ) -> Result<(), ServerError> {
     // Held until the process ends: one server per data directory.
     let _lock = DataDirLock::take(data_dir).map_err(|e| ServerError::Locked(e.to_string()))?;
+    // Before anything writes to it (migrations, the seed, a WAL checkpoint).
+    if let Some(damaged) = check::quick_check(data_dir).map_err(ServerError::Check)? {
+        return Err(ServerError::Damaged(damaged));
+    }
+    // Caught from here on: a signal during the start still shuts down in order.
+    let signals = Signals::new([Signal::Term, Signal::Int]).map_err(ServerError::Signals)?;
     let db = Db::open(data_dir, config.storage.sync).map_err(|source| ServerError::OpenData {
         dir: data_dir.to_path_buf(),
         source,
@@ -118,10 +128,72 @@ pub fn run(
         if let Some(tls) = &tls {
             ex.spawn(crate::tls::watch_files(tls.clone())).detach();
         }
-        accept_loop(&ex, &app, &listener, tls).await;
+        let open = Rc::new(Cell::new(0usize));
+        let signal = accept_loop(&ex, &app, &listener, tls, &open)
+            .or(first_signal(signals))
+            .await;
+        // Stop accepting: new connections are refused by the kernel from now on.
+        drop(listener);
+        shut_down(&app, data_dir, &open, signal).await;
     }));
     Ok(())
 }
+
+/// How long connections get to see their close frame out before the server stops anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// How often the shutdown looks whether every connection has ended.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+
+/// Waits for SIGTERM or SIGINT; returns its name (for the log).
+async fn first_signal(mut signals: Signals) -> &'static str {
+    match signals.next().await {
+        Some(Ok(Signal::Int)) => "SIGINT",
+        Some(Ok(_)) => "SIGTERM",
+        // The signal stream cannot end or fail on its own; if it ever did, the server
+        // would go on without a graceful shutdown, so wait forever rather than stop.
+        _ => std::future::pending().await,
+    }
+}
+
+/// The graceful shutdown: every connection gets the close frame 1001, the server waits
+/// (at most [`SHUTDOWN_GRACE`]) for them to end, then for the storage thread to commit
+/// every write queued so far: after this, every acknowledged change is on disk.
+async fn shut_down(app: &Rc<App>, data_dir: &Path, open: &Rc<Cell<usize>>, signal: &'static str) {
+    let sessions = app.hub.sessions();
+    log::info!(
+        "{signal}: shutting down: closing {} WebSocket connection(s)",
+        sessions.len()
+    );
+    for session in sessions {
+        session.push(Outgoing::Close(1001, SHUTTING_DOWN));
+    }
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    // Counted in the accept loop's tasks, which signal nothing when they end: look often.
+    while open.get() > 0 && Instant::now() < deadline {
+        Timer::after(SHUTDOWN_POLL).await;
+    }
+    if open.get() > 0 {
+        log::info!(
+            "{} connection(s) still open after {}s: closed without waiting",
+            open.get(),
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    // Jobs run in order: once this one is answered, every write sent before it committed.
+    match app.store.call(|_| Ok(())).await {
+        Ok(()) => log::info!("shut down: every write is committed"),
+        Err(e) => log::error!("shut down: the last writes could not be committed: {e}"),
+    }
+    // The database file whole by itself (for a copy, a check), not half in its WAL.
+    let dir = data_dir.to_path_buf();
+    if let Err(e) = smol::unblock(move || Db::checkpoint(&dir)).await {
+        log::warn!("shut down: the WAL could not be moved into the database file: {e}");
+    }
+}
+
+/// The reason of the close frame every client gets at a graceful shutdown (code 1001).
+pub const SHUTTING_DOWN: &str = "server shutting down";
 
 /// Where automatic backups go, if they are on.
 fn backup_dir(config: &crate::config::Backup, data_dir: &Path) -> Option<PathBuf> {
@@ -185,8 +257,8 @@ async fn accept_loop(
     app: &Rc<App>,
     listener: &Async<TcpListener>,
     tls: Option<Rc<Tls>>,
-) {
-    let open = Rc::new(Cell::new(0usize));
+    open: &Rc<Cell<usize>>,
+) -> &'static str {
     let refusing = Rc::new(Cell::new(0usize));
     let mut last_refusal_log = Instant::now() - Duration::from_secs(60);
     let mut refused_since_log = 0u64;

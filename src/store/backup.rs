@@ -147,9 +147,20 @@ pub fn restore(data_dir: &Path, source: &Path) -> Result<Option<PathBuf>, Backup
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let kept = data_dir.join(format!("{DB_FILE}.replaced-{now}"));
-        // Checkpointed first, so the replaced copy is whole without its WAL file.
-        Connection::open(&db)?.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        // Checkpointed first, so the replaced copy is whole without its WAL file. A damaged
+        // database (the reason for many a restore) may refuse: then its WAL goes with it,
+        // under the name SQLite looks for beside the kept copy.
+        let checkpointed = Connection::open(&db)
+            .and_then(|c| c.pragma_update(None, "wal_checkpoint", "TRUNCATE"))
+            .is_ok();
         std::fs::rename(&db, &kept).map_err(io("rename", &db))?;
+        if !checkpointed {
+            let wal = data_dir.join(format!("{DB_FILE}-wal"));
+            let kept_wal = PathBuf::from(format!("{}-wal", kept.display()));
+            if wal.exists() {
+                std::fs::rename(&wal, &kept_wal).map_err(io("rename", &wal))?;
+            }
+        }
         Some(kept)
     } else {
         None

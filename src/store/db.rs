@@ -136,6 +136,18 @@ impl Db {
         let _ = self.conn.execute_batch("ROLLBACK");
     }
 
+    /// Copies the WAL of the database in `data_dir` into the database file and empties it,
+    /// on a connection of its own (a checkpoint cannot run inside the storage thread's
+    /// transactions). At a graceful shutdown: the file is then whole by itself.
+    pub fn checkpoint(data_dir: &Path) -> Result<()> {
+        let path = data_dir.join(DB_FILE);
+        let conn =
+            Connection::open(&path).map_err(|e| StoreError::open("open database", &path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        Ok(())
+    }
+
     pub fn savepoint(&self) -> Result<()> {
         self.conn.execute_batch("SAVEPOINT job")?;
         Ok(())

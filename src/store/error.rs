@@ -27,6 +27,45 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     /// The storage thread is gone (the process is shutting down).
     Stopped,
+    /// A write failed because of the disk itself (full, or no longer writable), as the
+    /// storage thread found out; nothing of the transaction was kept.
+    Disk {
+        trouble: DiskTrouble,
+        source: Arc<rusqlite::Error>,
+    },
+}
+
+/// What is wrong with the disk under the data directory when a write fails because of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskTrouble {
+    /// No space left (or SQLite's own size limit reached).
+    Full,
+    /// The file system is read-only (an SD card the kernel remounted read-only after
+    /// errors), or the server may no longer write there.
+    ReadOnly,
+}
+
+impl fmt::Display for DiskTrouble {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DiskTrouble::Full => "the disk is full",
+            DiskTrouble::ReadOnly => "the data directory is read-only",
+        })
+    }
+}
+
+impl DiskTrouble {
+    /// What an error from the file system says about the disk, if anything.
+    pub fn of_io(e: &std::io::Error) -> Option<DiskTrouble> {
+        use std::io::ErrorKind;
+        match e.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(DiskTrouble::Full),
+            ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => {
+                Some(DiskTrouble::ReadOnly)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl StoreError {
@@ -37,6 +76,19 @@ impl StoreError {
                 e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
             }
             _ => false,
+        }
+    }
+
+    /// Whether the failure is the disk's (full or read-only), and which.
+    pub fn disk_trouble(&self) -> Option<DiskTrouble> {
+        match self {
+            StoreError::Disk { trouble, .. } => Some(*trouble),
+            StoreError::Sqlite(e) => match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DiskFull) => Some(DiskTrouble::Full),
+                Some(rusqlite::ErrorCode::ReadOnly) => Some(DiskTrouble::ReadOnly),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -73,6 +125,7 @@ impl fmt::Display for StoreError {
             ),
             StoreError::NotFound { what, key } => write!(f, "no {what} with id {key}"),
             StoreError::Stopped => f.write_str("the storage thread has stopped"),
+            StoreError::Disk { trouble, source } => write!(f, "{trouble} ({source})"),
         }
     }
 }
@@ -80,7 +133,7 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StoreError::Sqlite(e) => Some(e.as_ref()),
+            StoreError::Sqlite(e) | StoreError::Disk { source: e, .. } => Some(e.as_ref()),
             StoreError::Open { source, .. } => Some(source.as_ref()),
             StoreError::CorruptJson(e) => Some(e.as_ref()),
             _ => None,

@@ -4,11 +4,14 @@
 //! thread and awaits their answers. The thread takes every job that is waiting, runs them
 //! all in one transaction (each in its own savepoint, so one failing job does not undo the
 //! others), commits once, and only then answers each job: an answer means "on disk".
-//! Many clients' writes arriving together thus cost one commit (group commit).
+//! Many clients' writes arriving together thus cost one commit (group commit). A batch
+//! the disk refuses (full, read-only) is kept all or nothing, and writes resume by
+//! themselves once it takes them again: see [`writer`].
 
 pub mod attachments;
 pub mod backup;
 pub mod calls;
+pub mod check;
 pub mod db;
 pub mod emojis;
 pub mod error;
@@ -18,6 +21,7 @@ pub mod polls;
 pub mod schema;
 pub mod session_tokens;
 pub mod webhooks;
+mod writer;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -61,7 +65,7 @@ impl Store {
         let (jobs, rx) = bounded::<Job>(QUEUE);
         thread::Builder::new()
             .name("storage".into())
-            .spawn(move || run(db, rx))?;
+            .spawn(move || writer::run(db, rx))?;
         let (reads, read_rx) = bounded::<Job>(QUEUE);
         thread::Builder::new()
             .name("storage-read".into())
@@ -144,41 +148,4 @@ fn run_reads(db: Db, rx: Receiver<Job>) {
         let (_, finish) = job(&db);
         finish(Ok(()));
     }
-}
-
-fn run(db: Db, rx: Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
-    let mut done = Vec::with_capacity(BATCH);
-    while let Ok(first) = rx.recv_blocking() {
-        batch.push(first);
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = db.begin() {
-            log::error!("storage: cannot start a transaction: {e}");
-            for job in batch.drain(..) {
-                let (_, finish) = job(&db);
-                finish(Err(e.clone()));
-            }
-            continue;
-        }
-        for job in batch.drain(..) {
-            let savepoint = db.savepoint();
-            let (ok, finish) = job(&db);
-            let released = savepoint.and_then(|_| db.release(ok));
-            done.push((finish, released));
-        }
-        let commit = db.commit();
-        if let Err(e) = &commit {
-            log::error!("storage: commit failed: {e}");
-            db.rollback();
-        }
-        for (finish, released) in done.drain(..) {
-            finish(commit.clone().and(released));
-        }
-    }
-    log::debug!("storage thread stopped");
 }
