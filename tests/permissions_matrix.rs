@@ -14,13 +14,14 @@ use common::{Client, Server, err, png, prepared_dir, test_config, with_role};
 use originchats_server::router::table::{COMMANDS, Phase};
 use serde_json::{Value, json};
 
-/// A server with `staff` (moderators only: view, send, pin) and `backroom` (a voice channel
-/// for moderators). Their `react`, `edit_own` and `delete_own` are left to the defaults,
+/// A server with `staff` (moderators only: view, send, pin), `dropbox` (everyone sends,
+/// moderators read) and `backroom` (a voice channel for moderators). Their `react`, `edit_own` and `delete_own` are left to the defaults,
 /// `["user"]`: only `view` closes them.
 fn server_with(overrides: Value) -> Server {
     let dir = prepared_dir(
         &[
             json!({"type": "text", "name": "staff", "permissions": {"view": ["moderator"], "send": ["moderator"], "pin": ["moderator"]}}),
+            json!({"type": "text", "name": "dropbox", "permissions": {"view": ["moderator"], "send": ["user"]}}),
             json!({"type": "voice", "name": "backroom", "permissions": {"view": ["moderator"], "send": ["moderator"]}}),
         ],
         &[],
@@ -643,4 +644,59 @@ fn secrets_never_come_back() {
         br#"{"content":"hi"}"#,
     );
     assert_eq!(status, 204);
+}
+
+/// In a channel bob may send to but not view, his message goes in, but a reply to a
+/// message there finds nothing: the reply would tell who wrote it.
+#[test]
+fn sending_without_view_reveals_nothing() {
+    let server = server();
+    let mut mia = with_role(&server, "mia", "moderator");
+    let mut bob = server.register("bob");
+    let posted = answer(
+        &mut mia,
+        json!({"cmd": "message_new", "channel": "dropbox", "content": "read only by us"}),
+    );
+    let id = posted["message"]["id"].as_str().unwrap().to_string();
+    let not_found = "The message you're trying to reply to was not found";
+    refused(
+        &mut bob,
+        &[
+            (
+                json!({"cmd": "message_new", "channel": "dropbox", "content": "re", "reply_to": id}),
+                not_found,
+            ),
+            (
+                json!({"cmd": "message_new", "channel": "dropbox", "content": "re", "reply_to": "nope"}),
+                not_found,
+            ),
+            (
+                json!({"cmd": "messages_get", "channel": "dropbox"}),
+                "Access denied to this channel",
+            ),
+        ],
+    );
+    let sent = answer(
+        &mut bob,
+        json!({"cmd": "message_new", "channel": "dropbox", "content": "a suggestion"}),
+    );
+    assert_eq!(sent["message"]["content"], "a suggestion", "{sent}");
+    assert_eq!(
+        until_message(&mut mia)["message"]["content"],
+        "a suggestion"
+    );
+    let reply = answer(
+        &mut mia,
+        json!({"cmd": "message_new", "channel": "dropbox", "content": "thanks", "reply_to": id}),
+    );
+    assert_eq!(reply["message"]["reply_to"]["id"], id.as_str(), "{reply}");
+}
+
+fn until_message(c: &mut Client) -> Value {
+    loop {
+        let p = c.recv();
+        if p["cmd"] == "message_new" {
+            return p;
+        }
+    }
 }
