@@ -700,3 +700,63 @@ fn until_message(c: &mut Client) -> Value {
         }
     }
 }
+
+/// `manage_roles` is not `administrator`: a role manager gives roles only permissions they
+/// hold themselves (else a self-assignable role listing `administrator`, or `user` given
+/// `manage_server`, would make anyone an administrator). Keeping a permission is no grant.
+#[test]
+fn role_managers_grant_only_what_they_hold() {
+    let dir = prepared_dir(
+        &[],
+        &[(
+            "keeper",
+            json!({"id": "k", "description": null, "color": null, "hoisted": false, "permissions": ["manage_roles"], "self_assignable": false, "category": null, "position": 2}),
+        )],
+    );
+    let server = Server::in_dir(dir, test_config(json!({})));
+    let mut kim = with_role(&server, "kim", "keeper");
+    let roles_before = answer(&mut kim, json!({"cmd": "roles_list"}));
+    let lacks = |p: &str| format!("Cannot grant the '{p}' permission: you do not have it");
+    let (admin, server_p, users) = (
+        lacks("administrator"),
+        lacks("manage_server"),
+        lacks("manage_users"),
+    );
+    refused(
+        &mut kim,
+        &[
+            (
+                json!({"cmd": "role_create", "name": "boss", "permissions": ["administrator"], "self_assignable": true}),
+                admin.as_str(),
+            ),
+            (
+                json!({"cmd": "role_permissions_set", "name": "user", "permissions": ["manage_server"]}),
+                server_p.as_str(),
+            ),
+            (
+                json!({"cmd": "role_update", "name": "user", "permissions": ["administrator"]}),
+                admin.as_str(),
+            ),
+            (
+                json!({"cmd": "role_set", "name": "user", "data": {"permissions": ["manage_users"]}}),
+                users.as_str(),
+            ),
+        ],
+    );
+    assert_eq!(answer(&mut kim, json!({"cmd": "roles_list"})), roles_before);
+    assert!(
+        answer(&mut kim, json!({"cmd": "self_role_add", "role": "boss"}))["cmd"] == "error",
+        "no such role was made"
+    );
+    // What she holds she may give, and a role's other permissions may stay.
+    let made = answer(
+        &mut kim,
+        json!({"cmd": "role_create", "name": "helpers", "permissions": ["manage_roles"]}),
+    );
+    assert_eq!(made["cmd"], "role_create", "{made}");
+    let recolored = answer(
+        &mut kim,
+        json!({"cmd": "role_update", "name": "user", "color": "#123456"}),
+    );
+    assert_eq!(recolored["cmd"], "role_update", "{recolored}");
+}

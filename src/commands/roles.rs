@@ -49,6 +49,28 @@ pub fn can_manage_role(roles: &Roles, actor: &[String], role: &str) -> Result<()
     Ok(())
 }
 
+/// A non-owner gives a role only permissions they hold themselves: with `manage_roles`
+/// alone, a new self-assignable role listing `administrator` (or that permission added to
+/// a role below one's own) would make its holder an administrator. `before` is what the
+/// role had: keeping a permission is no grant.
+pub fn can_grant(
+    roles: &Roles,
+    actor: &[String],
+    before: &[String],
+    after: &[String],
+) -> Result<(), CmdError> {
+    if actor.iter().any(|r| r == "owner") {
+        return Ok(());
+    }
+    match after
+        .iter()
+        .find(|p| !before.contains(p) && !roles.has_permission(actor, p))
+    {
+        Some(p) => Err(format!("Cannot grant the '{p}' permission: you do not have it").into()),
+        None => Ok(()),
+    }
+}
+
 /// All roles, and the sender's own role list, as they are now.
 pub fn roles_and_actor(ctx: &Ctx<'_>) -> (Roles, Vec<String>) {
     let dir = ctx.app.dir();
@@ -217,6 +239,8 @@ pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
     let id = crate::random::uuid_v4();
     let mut role = Role::new(id.clone(), roles.len());
     apply_fields(&mut role, &req)?;
+    let actor = roles_and_actor(ctx).1;
+    can_grant(&roles, &actor, &[], &role.permissions)?;
     let entry = ctx
         .audit("role_create")
         .target(&id, Some(name.to_string()))
@@ -253,10 +277,16 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
         Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
         None => Vec::new(),
     };
+    let Some(role) = roles.get(&current) else {
+        return Err(ROLE_NOT_FOUND.into());
+    };
+    let mut changed = role.clone();
+    apply_fields(&mut changed, &req)?;
+    can_grant(&roles, &actor, &role.permissions, &changed.permissions)?;
     let Some(role) = roles.get_mut(&current) else {
         return Err(ROLE_NOT_FOUND.into());
     };
-    apply_fields(role, &req)?;
+    *role = changed;
     let id = role.id.clone();
     let entry = ctx
         .audit("role_update")
@@ -524,6 +554,11 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
     let Some(permissions) = req.permissions.as_ref().and_then(permission_names) else {
         return Err("Permissions must be an array".into());
     };
+    let before = roles
+        .get(&name)
+        .map(|r| r.permissions.clone())
+        .unwrap_or_default();
+    can_grant(&roles, &actor, &before, &permissions)?;
     let id = roles.get(&name).and_then(|r| r.id.clone());
     if let Some(r) = roles.get_mut(&name) {
         r.permissions = permissions.clone();
@@ -600,6 +635,7 @@ pub async fn role_set(ctx: &Ctx<'_>) -> Outcome {
         ..Role::default()
     };
     apply_fields(&mut role, &data)?;
+    can_grant(&roles, &actor, &old.permissions, &role.permissions)?;
     let users = match new_name {
         Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
         None => Vec::new(),
