@@ -715,13 +715,19 @@ fn role_managers_grant_only_what_they_hold() {
     );
     let server = Server::in_dir(dir, test_config(json!({})));
     let mut kim = with_role(&server, "kim", "keeper");
-    let roles_before = answer(&mut kim, json!({"cmd": "roles_list"}));
     let lacks = |p: &str| format!("Cannot grant the '{p}' permission: you do not have it");
     let (admin, server_p, users) = (
         lacks("administrator"),
         lacks("manage_server"),
         lacks("manage_users"),
     );
+    let mut owner = with_role(&server, "olga", "owner");
+    let made = answer(
+        &mut owner,
+        json!({"cmd": "role_create", "name": "ops", "permissions": ["manage_server"]}),
+    );
+    assert_eq!(made["cmd"], "role_create", "{made}");
+    let roles_before = answer(&mut kim, json!({"cmd": "roles_list"}));
     refused(
         &mut kim,
         &[
@@ -740,6 +746,15 @@ fn role_managers_grant_only_what_they_hold() {
             (
                 json!({"cmd": "role_set", "name": "user", "data": {"permissions": ["manage_users"]}}),
                 users.as_str(),
+            ),
+            // Making a role self-assignable hands out all it has.
+            (
+                json!({"cmd": "role_update", "name": "ops", "self_assignable": true}),
+                server_p.as_str(),
+            ),
+            (
+                json!({"cmd": "role_set", "name": "ops", "data": {"permissions": ["manage_server"], "self_assignable": true}}),
+                server_p.as_str(),
             ),
         ],
     );

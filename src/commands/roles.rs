@@ -71,6 +71,16 @@ pub fn can_grant(
     }
 }
 
+/// The permissions `after` keeps from `before` without granting them anew: none when the
+/// role becomes self-assignable, since then everyone (the actor too) may take them all.
+fn kept<'r>(before: &'r Role, after: &Role) -> &'r [String] {
+    if after.self_assignable && !before.self_assignable {
+        &[]
+    } else {
+        &before.permissions
+    }
+}
+
 /// All roles, and the sender's own role list, as they are now.
 pub fn roles_and_actor(ctx: &Ctx<'_>) -> (Roles, Vec<String>) {
     let dir = ctx.app.dir();
@@ -282,7 +292,7 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
     };
     let mut changed = role.clone();
     apply_fields(&mut changed, &req)?;
-    can_grant(&roles, &actor, &role.permissions, &changed.permissions)?;
+    can_grant(&roles, &actor, kept(role, &changed), &changed.permissions)?;
     let Some(role) = roles.get_mut(&current) else {
         return Err(ROLE_NOT_FOUND.into());
     };
@@ -635,7 +645,7 @@ pub async fn role_set(ctx: &Ctx<'_>) -> Outcome {
         ..Role::default()
     };
     apply_fields(&mut role, &data)?;
-    can_grant(&roles, &actor, &old.permissions, &role.permissions)?;
+    can_grant(&roles, &actor, kept(old, &role), &role.permissions)?;
     let users = match new_name {
         Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
         None => Vec::new(),
