@@ -701,25 +701,26 @@ fn until_message(c: &mut Client) -> Value {
     }
 }
 
-/// `manage_roles` is not `administrator`: a role manager gives roles only permissions they
-/// hold themselves (else a self-assignable role listing `administrator`, or `user` given
-/// `manage_server`, would make anyone an administrator). Keeping a permission is no grant.
+/// `manage_roles` is not `administrator`: a role manager gives roles (and users) only
+/// permissions they hold themselves (else a self-assignable role listing `administrator`,
+/// `user` given `manage_server`, or a lower role with it given to oneself, would make
+/// anyone an administrator). Keeping a permission is no grant.
 #[test]
 fn role_managers_grant_only_what_they_hold() {
     let dir = prepared_dir(
         &[],
         &[(
             "keeper",
-            json!({"id": "k", "description": null, "color": null, "hoisted": false, "permissions": ["manage_roles"], "self_assignable": false, "category": null, "position": 2}),
+            json!({"id": "k", "description": null, "color": null, "hoisted": false, "permissions": ["manage_roles", "manage_users"], "self_assignable": false, "category": null, "position": 2}),
         )],
     );
     let server = Server::in_dir(dir, test_config(json!({})));
     let mut kim = with_role(&server, "kim", "keeper");
     let lacks = |p: &str| format!("Cannot grant the '{p}' permission: you do not have it");
-    let (admin, server_p, users) = (
+    let (admin, server_p, channels) = (
         lacks("administrator"),
         lacks("manage_server"),
-        lacks("manage_users"),
+        lacks("manage_channels"),
     );
     let mut owner = with_role(&server, "olga", "owner");
     let made = answer(
@@ -744,8 +745,13 @@ fn role_managers_grant_only_what_they_hold() {
                 admin.as_str(),
             ),
             (
-                json!({"cmd": "role_set", "name": "user", "data": {"permissions": ["manage_users"]}}),
-                users.as_str(),
+                json!({"cmd": "role_set", "name": "user", "data": {"permissions": ["manage_channels"]}}),
+                channels.as_str(),
+            ),
+            // Giving a role to someone (herself too) gives its permissions.
+            (
+                json!({"cmd": "user_roles_set", "user": "USR:local_kim", "roles": ["user", "keeper", "ops"]}),
+                server_p.as_str(),
             ),
             // Making a role self-assignable hands out all it has.
             (
@@ -774,4 +780,9 @@ fn role_managers_grant_only_what_they_hold() {
         json!({"cmd": "role_update", "name": "user", "color": "#123456"}),
     );
     assert_eq!(recolored["cmd"], "role_update", "{recolored}");
+    let given = answer(
+        &mut kim,
+        json!({"cmd": "user_roles_set", "user": "USR:local_olga", "roles": ["owner", "user", "helpers"]}),
+    );
+    assert_eq!(given["cmd"], "user_roles_get", "{given}");
 }

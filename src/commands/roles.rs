@@ -437,6 +437,14 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
     for r in changed {
         can_manage_role(&roles, &actor, r)?;
     }
+    // Giving a role gives its permissions: only those the actor holds.
+    for r in new_roles.iter().filter(|r| !user.roles.contains(r)) {
+        let given = roles
+            .get(r)
+            .map(|d| d.permissions.as_slice())
+            .unwrap_or(&[]);
+        can_grant(&roles, &actor, &[], given)?;
+    }
     if user.is_banned() {
         new_roles.insert(0, "banned".into());
     }
