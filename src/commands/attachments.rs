@@ -36,8 +36,15 @@ pub async fn attachment_get(ctx: &Ctx<'_>) -> Outcome {
 /// viewers of its channel get `attachment_deleted`; the sender gets it as the reply.
 pub async fn attachment_delete(ctx: &Ctx<'_>) -> Outcome {
     let id = attachment_id(ctx, "attachment_delete")?;
-    let Some(attachment) = ctx.app.live_attachment(&id).await? else {
-        return Err("Attachment not found".into());
+    // Someone else's file in a channel the sender cannot view does not exist for them
+    // (as for `attachment_get` and the download).
+    let attachment = match ctx.app.live_attachment(&id).await? {
+        Some(a)
+            if a.uploader_id == ctx.user_id || ctx.can(&a.channel, crate::model::Action::View) =>
+        {
+            a
+        }
+        _ => return Err("Attachment not found".into()),
     };
     let moderator = ctx.require_permission("manage_messages").is_ok();
     if attachment.uploader_id != ctx.user_id && !moderator {

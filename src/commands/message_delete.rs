@@ -38,6 +38,7 @@ pub async fn message_delete(ctx: &Ctx<'_>) -> Outcome {
     ctx.roles()?;
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
     let name = channel.name().to_string();
+    ctx.require_view(&name)?;
     let (own, others) = (
         ctx.can(&name, Action::DeleteOwn),
         ctx.can(&name, Action::Delete),

@@ -58,6 +58,7 @@ pub async fn message_edit(ctx: &Ctx<'_>) -> Outcome {
     ctx.roles()?;
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
     let name = channel.name().to_string();
+    ctx.require_view(&name)?;
     let may_edit_own = ctx.can(&name, Action::EditOwn);
     let me = ctx.user_id.to_string();
     let edit = ctx

@@ -70,7 +70,14 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     let mut reply_author = None;
     let mut reply_to = None;
     if let Some(target) = given(&req.reply_to) {
-        let Some(original) = ctx.app.store.message(&name, target).await? else {
+        // In a channel one may send to but not view, the reply would tell whether a
+        // message exists and who wrote it: there, none is found.
+        let found = if ctx.can(&name, Action::View) {
+            ctx.app.store.message(&name, target).await?
+        } else {
+            None
+        };
+        let Some(original) = found else {
             return Err("The message you're trying to reply to was not found".into());
         };
         reply_to = Some(json!({"id": original.id, "user": original.user_id}));

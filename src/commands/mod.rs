@@ -208,6 +208,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// `view` of a channel of any type, else "Access denied to this channel": a command
+    /// that acts on a message (react, pin, edit, delete) first needs to see it, so that
+    /// the membership keys' defaults (`react`, `edit_own`, `delete_own`: `["user"]`) do not
+    /// open a channel its `view` closes, and its errors do not tell which ids exist there.
+    pub fn require_view(&self, channel: &str) -> Result<(), CmdError> {
+        if self.can(channel, Action::View) {
+            Ok(())
+        } else {
+            Err(CHANNEL_ACCESS_DENIED.into())
+        }
+    }
+
     /// A server permission (docs/protocol.md#73-permissions A), else "Access denied: '<p>' permission required".
     pub fn require_permission(&self, permission: &str) -> Result<(), CmdError> {
         let dir = self.app.dir();

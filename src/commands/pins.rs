@@ -27,6 +27,7 @@ pub async fn pin(ctx: &Ctx<'_>, cmd: &str) -> Outcome {
     let Some(channel) = given(&req.channel) else {
         return Err(CHANNEL_NAME_NOT_PROVIDED.into());
     };
+    ctx.require_view(channel)?;
     if !ctx.can(channel, Action::Pin) {
         return Err("You do not have permission to pin messages in this channel".into());
     }

@@ -37,6 +37,7 @@ pub async fn react(ctx: &Ctx<'_>, add: bool) -> Outcome {
     }
     let channel = ctx.context(given(&req.channel), given(&req.thread_id))?;
     let name = channel.name().to_string();
+    ctx.require_view(&name)?;
     if !ctx.can(&name, Action::React) {
         return Err(if add {
             "You do not have permission to add reactions to this message".into()

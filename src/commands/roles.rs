@@ -49,6 +49,38 @@ pub fn can_manage_role(roles: &Roles, actor: &[String], role: &str) -> Result<()
     Ok(())
 }
 
+/// A non-owner gives a role only permissions they hold themselves: with `manage_roles`
+/// alone, a new self-assignable role listing `administrator` (or that permission added to
+/// a role below one's own) would make its holder an administrator. `before` is what the
+/// role had: keeping a permission is no grant.
+pub fn can_grant(
+    roles: &Roles,
+    actor: &[String],
+    before: &[String],
+    after: &[String],
+) -> Result<(), CmdError> {
+    if actor.iter().any(|r| r == "owner") {
+        return Ok(());
+    }
+    match after
+        .iter()
+        .find(|p| !before.contains(p) && !roles.has_permission(actor, p))
+    {
+        Some(p) => Err(format!("Cannot grant the '{p}' permission: you do not have it").into()),
+        None => Ok(()),
+    }
+}
+
+/// The permissions `after` keeps from `before` without granting them anew: none when the
+/// role becomes self-assignable, since then everyone (the actor too) may take them all.
+fn kept<'r>(before: &'r Role, after: &Role) -> &'r [String] {
+    if after.self_assignable && !before.self_assignable {
+        &[]
+    } else {
+        &before.permissions
+    }
+}
+
 /// All roles, and the sender's own role list, as they are now.
 pub fn roles_and_actor(ctx: &Ctx<'_>) -> (Roles, Vec<String>) {
     let dir = ctx.app.dir();
@@ -217,6 +249,8 @@ pub async fn role_create(ctx: &Ctx<'_>) -> Outcome {
     let id = crate::random::uuid_v4();
     let mut role = Role::new(id.clone(), roles.len());
     apply_fields(&mut role, &req)?;
+    let actor = roles_and_actor(ctx).1;
+    can_grant(&roles, &actor, &[], &role.permissions)?;
     let entry = ctx
         .audit("role_create")
         .target(&id, Some(name.to_string()))
@@ -253,10 +287,16 @@ pub async fn role_update(ctx: &Ctx<'_>) -> Outcome {
         Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
         None => Vec::new(),
     };
+    let Some(role) = roles.get(&current) else {
+        return Err(ROLE_NOT_FOUND.into());
+    };
+    let mut changed = role.clone();
+    apply_fields(&mut changed, &req)?;
+    can_grant(&roles, &actor, kept(role, &changed), &changed.permissions)?;
     let Some(role) = roles.get_mut(&current) else {
         return Err(ROLE_NOT_FOUND.into());
     };
-    apply_fields(role, &req)?;
+    *role = changed;
     let id = role.id.clone();
     let entry = ctx
         .audit("role_update")
@@ -397,6 +437,14 @@ pub async fn user_roles_set(ctx: &Ctx<'_>) -> Outcome {
     for r in changed {
         can_manage_role(&roles, &actor, r)?;
     }
+    // Giving a role gives its permissions: only those the actor holds.
+    for r in new_roles.iter().filter(|r| !user.roles.contains(r)) {
+        let given = roles
+            .get(r)
+            .map(|d| d.permissions.as_slice())
+            .unwrap_or(&[]);
+        can_grant(&roles, &actor, &[], given)?;
+    }
     if user.is_banned() {
         new_roles.insert(0, "banned".into());
     }
@@ -524,6 +572,11 @@ pub async fn role_permissions_set(ctx: &Ctx<'_>) -> Outcome {
     let Some(permissions) = req.permissions.as_ref().and_then(permission_names) else {
         return Err("Permissions must be an array".into());
     };
+    let before = roles
+        .get(&name)
+        .map(|r| r.permissions.clone())
+        .unwrap_or_default();
+    can_grant(&roles, &actor, &before, &permissions)?;
     let id = roles.get(&name).and_then(|r| r.id.clone());
     if let Some(r) = roles.get_mut(&name) {
         r.permissions = permissions.clone();
@@ -600,6 +653,7 @@ pub async fn role_set(ctx: &Ctx<'_>) -> Outcome {
         ..Role::default()
     };
     apply_fields(&mut role, &data)?;
+    can_grant(&roles, &actor, kept(old, &role), &role.permissions)?;
     let users = match new_name {
         Some(new) => renamed_users(ctx.app, &roles, &current, new)?,
         None => Vec::new(),
