@@ -102,6 +102,9 @@ impl From<String> for CmdError {
 /// A storage failure is logged here; the client gets a generic refusal.
 impl From<StoreError> for CmdError {
     fn from(e: StoreError) -> Self {
+        if e.is_too_broad() {
+            return CmdError(Cow::Borrowed(crate::store::read_budget::TOO_BROAD));
+        }
         log::error!("storage error: {e}");
         CmdError(Cow::Borrowed(STORAGE_ERROR))
     }
