@@ -233,3 +233,68 @@ fn pings_get_finds_mentions_and_replies() {
         json!({"cmd": "error", "src": "pings_get", "val": "Limit must be a number between 1 and 100"})
     );
 }
+
+#[test]
+fn search_ignores_case_and_follows_edits_and_deletes() {
+    let server = Server::start();
+    let mut a = server.register("alice");
+    let posted = a.request(
+        json!({"cmd": "message_new", "channel": "general", "content": "Hello Wonderful Wörld"}),
+    );
+    let id = posted["message"]["id"].as_str().unwrap().to_string();
+    a.request(json!({"cmd": "message_new", "channel": "general", "content": "another one"}));
+    let search = |a: &mut Client, q: &str| {
+        let r = a.request(json!({"cmd": "messages_search", "channel": "general", "query": q}));
+        assert_eq!(r["cmd"], "messages_search", "{r}");
+        contents(&r, "results")
+    };
+    assert_eq!(search(&mut a, "wONDERful"), ["Hello Wonderful Wörld"]);
+    assert_eq!(search(&mut a, "WÖRLD"), ["Hello Wonderful Wörld"]);
+    assert_eq!(search(&mut a, "lo W"), ["Hello Wonderful Wörld"]);
+    a.send(json!({"cmd": "message_edit", "id": id, "channel": "general", "content": "plain now"}));
+    a.expect("message_edit");
+    assert!(search(&mut a, "wonderful").is_empty());
+    assert_eq!(search(&mut a, "PLAIN"), ["plain now"]);
+    assert_eq!(
+        search(&mut a, "pL"),
+        ["plain now"],
+        "2 characters: the scan"
+    );
+    a.send(json!({"cmd": "message_delete", "id": id, "channel": "general"}));
+    a.expect("message_delete");
+    assert!(search(&mut a, "plain").is_empty());
+    assert!(search(&mut a, "pl").is_empty());
+    assert_eq!(search(&mut a, "ANOTHER"), ["another one"]);
+}
+
+#[test]
+fn pings_follow_edits_and_deletes() {
+    let server = Server::start();
+    let mut alice = server.register("alice");
+    let mut bob = server.register("bob");
+    alice.expect("user_join");
+    alice.expect("user_connect");
+    let posted =
+        alice.request(json!({"cmd": "message_new", "channel": "general", "content": "hi all"}));
+    let id = posted["message"]["id"].as_str().unwrap().to_string();
+    let total = |bob: &mut Client| {
+        bob.sync();
+        let p = bob.request(json!({"cmd": "pings_get"}));
+        (p["total"].as_u64().unwrap(), contents(&p, "messages"))
+    };
+    assert_eq!(total(&mut bob), (0, vec![]));
+    alice.send(json!({"cmd": "message_edit", "id": id, "channel": "general", "content": "hi @USR:local_bob!"}));
+    alice.expect("message_edit");
+    assert_eq!(total(&mut bob), (1, vec!["hi @USR:local_bob!".to_string()]));
+    alice.send(json!({"cmd": "message_edit", "id": id, "channel": "general", "content": "hi @USR:local_bobby"}));
+    alice.expect("message_edit");
+    assert_eq!(total(&mut bob), (0, vec![]));
+    alice.send(
+        json!({"cmd": "message_edit", "id": id, "channel": "general", "content": "hi @&user"}),
+    );
+    alice.expect("message_edit");
+    assert_eq!(total(&mut bob).0, 1);
+    alice.send(json!({"cmd": "message_delete", "id": id, "channel": "general"}));
+    alice.expect("message_delete");
+    assert_eq!(total(&mut bob), (0, vec![]));
+}

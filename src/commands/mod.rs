@@ -105,6 +105,9 @@ impl From<String> for CmdError {
 /// read-only, and gets a generic refusal for anything else.
 impl From<StoreError> for CmdError {
     fn from(e: StoreError) -> Self {
+        if e.is_too_broad() {
+            return CmdError(Cow::Borrowed(crate::store::read_budget::TOO_BROAD));
+        }
         log::error!("storage error: {e}");
         CmdError(Cow::Borrowed(match e.disk_trouble() {
             Some(DiskTrouble::Full) => DISK_FULL,

@@ -48,6 +48,10 @@ pub use error::ServerError;
 use per_address::PerAddress;
 use transport::Refusal;
 
+/// Reader threads (each with its own read-only connection and 512 KiB page cache): a
+/// heavy read keeps one, the others keep answering everyone's history.
+const READERS: usize = 3;
+
 /// Checks and opens the store in `data_dir`, listens, and serves until SIGTERM or SIGINT
 /// (then shuts down gracefully and returns `Ok`). `on_listening` is told the bound
 /// address (useful with port 0).
@@ -74,8 +78,8 @@ pub fn run(
         Ok(_) => serde_json::Map::new(),
         Err(e) => return Err(ServerError::ReadDatabase(e)),
     };
-    let reader = Db::open_reader(data_dir).map_err(ServerError::OpenReader)?;
-    let store = Store::start(db, reader).map_err(ServerError::StorageThread)?;
+    let readers = Db::open_readers(data_dir, READERS).map_err(ServerError::OpenReader)?;
+    let store = Store::start_with_readers(db, readers).map_err(ServerError::StorageThread)?;
     let tls = Tls::start(&config.tls, data_dir).map_err(ServerError::Tls)?;
     let addr = config.listen_addr();
     let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use super::session_tokens::TokenHash;
 use super::{Store, StoreError};
-use crate::model::message::pings_user;
 use crate::model::{AuditEntry, Message};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -88,12 +87,8 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<Message>, usize)> {
         let me = user_id.into();
-        self.read(move |db| {
-            db.scan_filtered(&channels, offset, limit, |m| {
-                pings_user(m, &me, &username, &roles)
-            })
-        })
-        .await
+        self.read(move |db| db.pings(&channels, &me, &username, &roles, offset, limit))
+            .await
     }
 
     /// One message by id.
@@ -165,15 +160,7 @@ impl Store {
         below: usize,
     ) -> Result<Option<(Vec<Message>, usize, usize)>> {
         let (c, a) = (channel.into(), around.into());
-        self.read(move |db| {
-            let Some(t) = db.index_of(&c, &a)? else {
-                return Ok(None);
-            };
-            let n = db.message_count(&c)?;
-            let (start, end) = (t.saturating_sub(below), (t + above + 1).min(n));
-            Ok(Some((db.range(&c, start, end)?, start, end)))
-        })
-        .await
+        self.read(move |db| db.around(&c, &a, above, below)).await
     }
 
     /// A user's read markers: channel → last read message id.

@@ -18,6 +18,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// must not grow with the history; the OS page cache does the rest.
 const CACHE_KIB: i64 = -512;
 
+/// The schema version that adds the `mentions` table, filled by Rust code, not SQL.
+const MENTIONS_VERSION: usize = 8;
+
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "originchats.sqlite3";
 
@@ -63,6 +66,9 @@ impl Db {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            if i + 1 == MENTIONS_VERSION {
+                super::mentions::rebuild(&tx)?;
+            }
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
             log::info!("database migrated to schema version {}", i + 1);
@@ -119,6 +125,17 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         Ok(Db { conn })
+    }
+
+    /// Starts a read transaction: the queries that follow see one snapshot.
+    pub fn begin_read(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(())
+    }
+
+    /// Opens `n` read-only connections (one per reader thread).
+    pub fn open_readers(data_dir: &Path, n: usize) -> Result<Vec<Db>> {
+        (0..n).map(|_| Db::open_reader(data_dir)).collect()
     }
 
     /// Starts a write transaction (the storage thread groups many jobs into one).

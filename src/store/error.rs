@@ -92,6 +92,16 @@ impl StoreError {
         }
     }
 
+    /// Whether a read was stopped by its time budget ([`super::read_budget`]).
+    pub fn is_too_broad(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => {
+                e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn open(
         doing: &'static str,
         path: impl Into<PathBuf>,

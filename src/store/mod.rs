@@ -15,9 +15,13 @@ pub mod check;
 pub mod db;
 pub mod emojis;
 pub mod error;
+#[cfg(test)]
+mod index_tests;
+pub mod mentions;
 pub mod messages;
 pub mod modlog;
 pub mod polls;
+pub mod read_budget;
 pub mod schema;
 pub mod session_tokens;
 pub mod webhooks;
@@ -62,14 +66,24 @@ impl Store {
     /// Moves `db` onto a new storage thread, and `reader` (a read-only connection to the
     /// same database) onto a reader thread: history reads never wait behind writes.
     pub fn start(db: Db, reader: Db) -> std::io::Result<Store> {
+        Self::start_with_readers(db, vec![reader])
+    }
+
+    /// Like [`Store::start`] with one reader thread per connection of `readers`, all
+    /// taking jobs from one queue: a heavy read keeps one of them, the others go on
+    /// answering.
+    pub fn start_with_readers(db: Db, readers: Vec<Db>) -> std::io::Result<Store> {
         let (jobs, rx) = bounded::<Job>(QUEUE);
         thread::Builder::new()
             .name("storage".into())
             .spawn(move || writer::run(db, rx))?;
         let (reads, read_rx) = bounded::<Job>(QUEUE);
-        thread::Builder::new()
-            .name("storage-read".into())
-            .spawn(move || run_reads(reader, read_rx))?;
+        for (i, reader) in readers.into_iter().enumerate() {
+            let rx = read_rx.clone();
+            thread::Builder::new()
+                .name(format!("storage-read-{i}"))
+                .spawn(move || run_reads(reader, rx))?;
+        }
         Ok(Store {
             jobs,
             reads,
@@ -143,9 +157,18 @@ impl Store {
     }
 }
 
+/// A reader thread: each job runs in its own read transaction (one snapshot for all its
+/// queries) and within its time budget.
 fn run_reads(db: Db, rx: Receiver<Job>) {
+    let budget = read_budget::ReadBudget::install(db.conn());
     while let Ok(job) = rx.recv_blocking() {
+        let snapshot = db.begin_read();
+        budget.arm();
         let (_, finish) = job(&db);
+        budget.disarm();
+        if snapshot.is_ok() {
+            db.rollback();
+        }
         finish(Ok(()));
     }
 }

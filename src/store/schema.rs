@@ -174,4 +174,67 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS modlog_by_time ON modlog (timestamp);
     "#,
+    // 8: indexes that keep history reads flat in history size (issue 14).
+    // - messages_fts: trigram full-text index of `content` for `messages_search` (substring,
+    //   case-insensitive), kept by triggers in the transaction of each change.
+    // - message_buckets: how many messages each channel has per block of 1024 seqs, kept by
+    //   triggers, so an index in the channel (unread counts, `messages_around`, deep pages)
+    //   is a sum over blocks plus a count inside one block, never a count of the history.
+    // - mentions: who a message may ping (crate::store::mentions), written by the store
+    //   with the message; the migration's Rust step (Db::migrate) fills it for old stores.
+    r#"
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        content, content = 'messages', content_rowid = 'seq', tokenize = 'trigram'
+    );
+    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+        INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+    END;
+
+    CREATE TABLE message_buckets (
+        channel TEXT NOT NULL,
+        bucket  INTEGER NOT NULL,                       -- seq >> 10
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (channel, bucket)
+    ) WITHOUT ROWID;
+    INSERT INTO message_buckets (channel, bucket, n)
+        SELECT channel, seq >> 10, count(*) FROM messages GROUP BY channel, seq >> 10;
+    CREATE TRIGGER message_buckets_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_buckets (channel, bucket, n) VALUES (new.channel, new.seq >> 10, 1)
+            ON CONFLICT (channel, bucket) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER message_buckets_delete AFTER DELETE ON messages BEGIN
+        UPDATE message_buckets SET n = n - 1 WHERE channel = old.channel AND bucket = old.seq >> 10;
+        DELETE FROM message_buckets WHERE channel = old.channel AND bucket = old.seq >> 10 AND n <= 0;
+    END;
+    CREATE TRIGGER message_buckets_move AFTER UPDATE OF channel ON messages BEGIN
+        UPDATE message_buckets SET n = n - 1 WHERE channel = old.channel AND bucket = old.seq >> 10;
+        DELETE FROM message_buckets WHERE channel = old.channel AND bucket = old.seq >> 10 AND n <= 0;
+        INSERT INTO message_buckets (channel, bucket, n) VALUES (new.channel, new.seq >> 10, 1)
+            ON CONFLICT (channel, bucket) DO UPDATE SET n = n + 1;
+    END;
+
+    CREATE TABLE mentions (
+        kind      INTEGER NOT NULL,                     -- crate::store::mentions::Kind
+        name      TEXT NOT NULL,
+        seq       INTEGER NOT NULL,                     -- messages.seq
+        channel   TEXT NOT NULL,                        -- the message's (pings are counted
+        timestamp REAL NOT NULL,                        -- and ordered from here alone)
+        PRIMARY KEY (kind, name, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX mentions_by_message ON mentions (seq);
+    CREATE TRIGGER mentions_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM mentions WHERE seq = old.seq;
+    END;
+    CREATE TRIGGER mentions_move AFTER UPDATE OF channel ON messages BEGIN
+        UPDATE mentions SET channel = new.channel WHERE seq = new.seq;
+    END;
+    "#,
 ];
