@@ -45,7 +45,7 @@ pub enum RigError {
 
 impl Rig {
     /// A fresh server state in `dir` (empty): the default configuration with the `cracked`
-    /// auth mode, the cheapest bcrypt cost and no rate limits (a limiter that says "wait"
+    /// auth mode, the cheapest bcrypt cost, Rotur on 127.0.0.1 and no rate limits (a limiter that says "wait"
     /// would hide the handlers behind it), and the two accounts.
     pub fn new(dir: &Path) -> Result<Rig, RigError> {
         let db = Db::open(dir, SyncMode::Normal).map_err(RigError::Store)?;
@@ -56,6 +56,11 @@ impl Rig {
         config.auth_mode = "cracked".into();
         config.cracked.bcrypt_cost = 4;
         config.rate_limiting.enabled = false;
+        // `auth` (Rotur tokens) stays reachable, but never leaves the machine: nothing
+        // listens on the discard port, so the check fails at once, without a DNS lookup.
+        config.rotur.validate_url = "http://127.0.0.1:9/validate".into();
+        config.rotur.profile_url = "http://127.0.0.1:9/profile".into();
+        config.rotur.timeout_seconds = 1;
         let media = MediaDir::open(dir, SyncMode::Normal).map_err(RigError::Io)?;
         let app = App::new(config, directory, store, Default::default(), media);
         let hash = password::hash(PASSWORD, 4).map_err(RigError::Hash)?;

@@ -5,13 +5,16 @@
 //! to the next `,`, `}` or `]` whatever it holds, and strings may hold raw control
 //! characters. `{"cmd":"ping","x":nonsense}` would be a ping. Frames go to them only after
 //! this check, so every frame they take is one `serde_json` (and the original server) takes
-//! too; anything else goes to `serde_json`, which says what is wrong. Both were found by
-//! fuzzing (`fuzz/regressions/packet/`).
+//! too; anything else goes to `serde_json`, which says what is wrong. One valid number is
+//! refused here as well: the integer `-0`, which `serde_json` reads as a float (so an
+//! integer field refuses it) and `serde_json_core` as 0. All three were found by fuzzing
+//! (`fuzz/regressions/packet/`).
 
 /// Deeper nesting is refused here (the frame then goes to `serde_json`, whose limit is 128).
 const MAX_DEPTH: u32 = 128;
 
-/// Whether `text` is one JSON value with nothing but whitespace around it.
+/// Whether `text` is one JSON value with nothing but whitespace around it (and no integer
+/// `-0`, see the module docs).
 pub fn is_json(text: &str) -> bool {
     let mut p = Parser {
         bytes: text.as_bytes(),
@@ -127,12 +130,17 @@ impl Parser<'_> {
     }
 
     fn number(&mut self) -> bool {
-        self.eat(b'-');
-        if !self.eat(b'0') && !self.digits() {
+        let negative = self.eat(b'-');
+        let zero = self.eat(b'0');
+        if !zero && !self.digits() {
             return false;
         }
-        if self.eat(b'.') && !self.digits() {
-            return false;
+        let mut integer = true;
+        if self.eat(b'.') {
+            integer = false;
+            if !self.digits() {
+                return false;
+            }
         }
         if self.eat(b'e') || self.eat(b'E') {
             if !self.eat(b'+') {
@@ -140,7 +148,7 @@ impl Parser<'_> {
             }
             return self.digits();
         }
-        true
+        !(negative && zero && integer)
     }
 
     /// A string; the text is already UTF-8, so only escapes and control bytes are checked.
@@ -211,7 +219,8 @@ mod tests {
             r#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#,
             "[]",
             "{}",
-            "-0",
+            "-0.0",
+            "0",
         ] {
             assert!(is_json(text), "{text}");
             assert!(serde_json::from_str::<serde_json::Value>(text).is_ok());
@@ -233,6 +242,7 @@ mod tests {
             r#"{"a":"\udc00"}"#,
             r#"{"a":"\x"}"#,
             r#"{"a":1,}"#,
+            r#"{"limit":-0}"#,
             r#"[1,]"#,
             r#"{"a":1} x"#,
             "",
@@ -240,7 +250,9 @@ mod tests {
         ] {
             assert!(!is_json(text), "{text}");
             assert!(
-                serde_json::from_str::<serde_json::Value>(text).is_err(),
+                serde_json::from_str::<serde_json::Value>(text).is_err()
+                    || serde_json::from_str::<std::collections::HashMap<String, i64>>(text)
+                        .is_err(),
                 "{text}"
             );
         }
