@@ -8,7 +8,7 @@
 //!
 //! | layer | modules | what they do |
 //! |---|---|---|
-//! | 1 | `cli` | the command line: which of the tools below runs |
+//! | 1 | `cli`, `fuzzing` | the command line: which of the tools below runs; the fuzz targets' entry points (`fuzz/`) |
 //! | 2 | `admin`, `import` | the admin command line and the importer (they work on the store directly) |
 //! | 3 | `server` | transport: listener, HTTP, WebSocket frames, heartbeat, watching the store for other processes' commits |
 //! | 4 | `router` | one text frame: decoding, malformed input, the command table (dispatch and `capabilities`), routing the reply, the handshake |
@@ -32,6 +32,9 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+// The fuzz targets (`fuzz/`) and their regression tests call these; not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod import;
 pub mod logger;

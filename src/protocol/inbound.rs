@@ -53,6 +53,9 @@ pub fn decode(text: &str) -> Result<Envelope<'_>, Malformed> {
 }
 
 fn decode_fast(text: &str) -> Option<Envelope<'_>> {
+    if !fast_path_can_read(text) {
+        return None;
+    }
     // Strings with escapes cannot be borrowed; they make the fast path fail (the unescape
     // buffer is only there so that the parser checks them) and the slow path handles them.
     let mut scratch = [0u8; 64];
@@ -85,6 +88,12 @@ fn decode_slow(text: &str) -> Result<Envelope<'_>, Malformed> {
         }),
         Some(other) => Err(Malformed::NonStringCmd(other)),
     }
+}
+
+/// Whether `serde_json_core` may read `text`: only when it is strict JSON
+/// ([`super::strict_json`]), since that parser skips unknown values without checking them.
+fn fast_path_can_read(text: &str) -> bool {
+    super::strict_json::is_json(text)
 }
 
 /// Whether everything after byte `used` is JSON whitespace (never panics, whatever `used`).
@@ -132,6 +141,9 @@ pub fn fields<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
 /// used with is compiled twice.
 pub fn fields_fast<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, FieldError> {
     let mut scratch = [0u8; 512];
+    if !fast_path_can_read(text) {
+        return fields(text);
+    }
     if let Ok((value, used)) = serde_json_core::from_str_escaped::<T>(text, &mut scratch) {
         if only_whitespace(text, used) {
             return Ok(value);
@@ -274,6 +286,16 @@ mod tests {
                 .listener,
             None
         );
+    }
+
+    #[test]
+    fn raw_control_characters_are_invalid_json() {
+        assert_eq!(decode("{\"cmd\":\"pi\0ng\"}"), Err(Malformed::InvalidJson));
+        assert_eq!(decode("{\"cmd\":\"pi\nng\"}"), Err(Malformed::InvalidJson));
+        // Whitespace between tokens is fine, on the slow path.
+        assert_eq!(decode("{\"cmd\":\n\"ping\"}\n").unwrap().cmd, "ping");
+        let e = fields_fast::<Req>("{\"content\":\"a\tb\"}").unwrap_err();
+        assert!(e.0.contains("control character"), "{e:?}");
     }
 
     #[test]
