@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Client, Server, binary, gif, png, test_config};
+use common::{Client, Server, binary, gif, import, png, test_config};
 use originchats_server::model::Roles;
 use serde_json::{Value, json};
 
@@ -121,18 +121,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
-}
-
-fn import(data: &Path, source: &Path) -> Output {
-    Command::new(binary())
-        .arg("--config")
-        .arg(data.join("no-such-config.json"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("import")
-        .arg(source)
-        .output()
-        .unwrap()
 }
 
 /// The summary without its first line (which names temporary paths).

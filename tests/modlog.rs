@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{Client, Server, binary, err, test_config, until, with_role};
+use common::{Client, Server, err, import, test_config, until, with_role};
 use serde_json::{Value, json};
 
 const ALICE: &str = "USR:local_alice";
@@ -838,18 +835,6 @@ fn the_admin_command_line_logs_as_itself() {
             ),
         ]
     );
-}
-
-fn import(data: &Path, source: &Path) -> std::process::Output {
-    Command::new(binary())
-        .arg("--config")
-        .arg(data.join("no-such-config.json"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("import")
-        .arg(source)
-        .output()
-        .unwrap()
 }
 
 #[test]

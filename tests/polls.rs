@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, err, prepared_dir, test_config, until, with_role};
+use common::{Client, Server, err, import, prepared_dir, test_config, until, with_role};
 use serde_json::{Value, json};
 
 /// A server without the rate limiter (these tests send many commands in a row).
@@ -877,19 +877,6 @@ fn creating_and_voting_share_the_message_rate_limit() {
     let results = alice.request(json!({"cmd": "poll_results", "poll_id": poll_id}));
     assert_eq!(results["results"]["results"][0]["voted"], true);
     assert_eq!(results["results"]["total_votes"], 1);
-}
-
-/// Runs `import source` into `data`.
-fn import(data: &std::path::Path, source: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(common::binary())
-        .arg("--config")
-        .arg(data.join("no-such-config.json"))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("import")
-        .arg(source)
-        .output()
-        .unwrap()
 }
 
 #[test]

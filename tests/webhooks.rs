@@ -548,17 +548,7 @@ fn the_originals_webhooks_are_imported_with_hashed_tokens() {
         std::fs::write(source.join(name), value.to_string()).unwrap();
     }
     let data = dir.path().join("data");
-    let run = || {
-        std::process::Command::new(common::binary())
-            .arg("--config")
-            .arg(data.join("no-such-config.json"))
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("import")
-            .arg(&source)
-            .output()
-            .unwrap()
-    };
+    let run = || common::import(&data, &source);
     let out = run();
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -155,6 +155,20 @@ fn listening(started: &mpsc::Receiver<Started>, deadline: Instant) -> Option<Str
     }
 }
 
+/// Runs `originchats-server import SOURCE` into the data directory `data` (with the
+/// built-in configuration).
+pub fn import(data: &std::path::Path, source: &std::path::Path) -> std::process::Output {
+    Command::new(binary())
+        .arg("--config")
+        .arg(data.join("no-such-config.json"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("import")
+        .arg(source)
+        .output()
+        .unwrap()
+}
+
 impl Server {
     pub fn start() -> Server {
         Server::with(json!({}))
