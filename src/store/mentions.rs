@@ -90,9 +90,8 @@ pub fn record(conn: &Connection, seq: i64, m: &Message) -> Result<()> {
         }
     }
     // The ping rule's reply part, whole: a reply with `ping: false` pings no one.
-    if let Some(user) = m.reply_user()
-        && m.extra.get("ping") != Some(&Value::Bool(false))
-    {
+    let pings_reply = m.extra.get("ping") != Some(&Value::Bool(false));
+    if let Some(user) = m.reply_user().filter(|_| pings_reply) {
         row(Kind::Reply, user)?;
     }
     Ok(())
