@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{CmdError, Ctx, Outcome, Reply, given};
 use crate::app::App;
 use crate::hub::Route;
-use crate::model::{Action, Attachment, ChannelKind, Message};
+use crate::model::{Action, Attachment, Message};
 use crate::ops::messages::Posted;
 use crate::protocol::Text;
 
@@ -54,15 +54,7 @@ pub async fn message_new(ctx: &Ctx<'_>) -> Outcome {
     if let Err(limited) = ctx.rate_limit() {
         return Ok(limited);
     }
-    ctx.roles()?;
-    let channel = ctx.context(channel, thread_id)?;
-    let name = channel.name().to_string();
-    if !ctx.can(&name, Action::Send) {
-        return Err("You do not have permission to send messages in this channel".into());
-    }
-    if channel.kind() != ChannelKind::Text {
-        return Err("Cannot send messages in this channel type".into());
-    }
+    let name = ctx.sendable(channel, thread_id)?;
     let mut message = Message::new(&name, ctx.user_id, content.to_string());
     if let Some(embeds) = embeds {
         message.extra.insert("embeds".into(), embeds);

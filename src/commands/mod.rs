@@ -197,6 +197,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// The name of the text channel a new message (or poll) goes to, once the sender may
+    /// send there: the checks `message_new` and `poll_create` share, in their order.
+    pub fn sendable(
+        &self,
+        channel: Option<&str>,
+        thread_id: Option<&str>,
+    ) -> Result<String, CmdError> {
+        self.roles()?;
+        let channel = self.context(channel, thread_id)?;
+        let name = channel.name().to_string();
+        if !self.can(&name, Action::Send) {
+            return Err("You do not have permission to send messages in this channel".into());
+        }
+        if channel.kind() != ChannelKind::Text {
+            return Err("Cannot send messages in this channel type".into());
+        }
+        Ok(name)
+    }
+
     /// "Text access" (docs/protocol.md#87-history): a channel the sender can view, of type `text`.
     pub fn text_access(&self, channel: &str) -> Result<(), CmdError> {
         let dir = self.app.dir();

@@ -14,7 +14,7 @@ use crate::model::poll::{
     MAX_DURATION_SECS, MAX_OPTION_EMOJI, MAX_OPTION_ID, MAX_OPTION_TEXT, MAX_OPTIONS, MAX_QUESTION,
     MIN_OPTIONS,
 };
-use crate::model::{Action, ChannelKind, Message, Poll, PollOption, PollState};
+use crate::model::{Action, Message, Poll, PollOption, PollState};
 use crate::protocol::errors::{CHANNEL_OR_THREAD_REQUIRED, invalid_field};
 use crate::store::polls::{PollKey, PollRefusal};
 
@@ -204,15 +204,7 @@ pub async fn poll_create(ctx: &Ctx<'_>) -> Outcome {
     };
     let created_at = now();
     let expires_at = end_time(&req, created_at)?;
-    ctx.roles()?;
-    let channel = ctx.context(channel, thread_id)?;
-    let name = channel.name().to_string();
-    if !ctx.can(&name, Action::Send) {
-        return Err("You do not have permission to send messages in this channel".into());
-    }
-    if channel.kind() != ChannelKind::Text {
-        return Err("Cannot send messages in this channel type".into());
-    }
+    let name = ctx.sendable(channel, thread_id)?;
     if let Err(limited) = ctx.rate_limit() {
         return Ok(limited);
     }
