@@ -158,6 +158,42 @@ fn damage(db: &Path) {
 }
 
 #[test]
+fn the_database_is_checked_at_start_unless_a_clean_stop_left_it_untouched() {
+    const CHECKED: &str = "database checked (PRAGMA quick_check, ";
+    const SKIPPED: &str = "database unchanged since the last clean stop: not checked again";
+    let server = Server::start();
+    server.wait_log(CHECKED);
+    let mut alice = server.register("alice");
+    assert_eq!(
+        post(&mut alice, "before the clean stop")["cmd"],
+        "message_new"
+    );
+    let config = server.config.clone();
+    let (status, dir, _) = stop(server, "TERM");
+    assert!(status.success());
+
+    // Nothing touched the file since: not read again, and everything is there.
+    let server = Server::in_dir(dir, config.clone());
+    server.wait_log(SKIPPED);
+    assert_eq!(server.log_count(CHECKED), 0, "{}", server.log());
+    let mut alice = server.connected();
+    alice.login("alice", "secret123");
+    assert_eq!(history(&mut alice), ["before the clean stop"]);
+    assert_eq!(post(&mut alice, "before the kill")["cmd"], "message_new");
+
+    // After SIGKILL there is no record of a clean stop: checked again.
+    let server = server.restart();
+    server.wait_log(CHECKED);
+    assert_eq!(server.log_count(SKIPPED), 0, "{}", server.log());
+    let mut alice = server.connected();
+    alice.login("alice", "secret123");
+    assert_eq!(
+        history(&mut alice),
+        ["before the clean stop", "before the kill"]
+    );
+}
+
+#[test]
 fn a_damaged_database_is_refused_with_what_to_do_and_left_as_it_was() {
     let server = Server::start();
     let mut alice = server.register("alice");

@@ -15,6 +15,8 @@ pub enum ServerError {
     Damaged(Damaged),
     /// The database could not be checked before the start.
     Check(StoreError),
+    /// The record of the last clean stop could not be read or removed.
+    CleanStop(io::Error),
     /// SIGTERM and SIGINT could not be caught (there would be no graceful shutdown).
     Signals(io::Error),
     /// The data directory or its database could not be opened (or migrated).
@@ -55,6 +57,10 @@ impl fmt::Display for ServerError {
                 )
             }
             ServerError::Check(e) => write!(f, "cannot check the database: {e}"),
+            ServerError::CleanStop(e) => write!(
+                f,
+                "cannot read or remove the record of the last clean stop (data/clean-stop): {e}"
+            ),
             ServerError::Signals(e) => write!(f, "cannot catch SIGTERM and SIGINT: {e}"),
             ServerError::OpenData { dir, source } => {
                 write!(
@@ -97,7 +103,8 @@ impl std::error::Error for ServerError {
             | ServerError::Bind { source: e, .. }
             | ServerError::Listen { source: e, .. }
             | ServerError::LocalAddr(e)
-            | ServerError::Signals(e) => Some(e),
+            | ServerError::Signals(e)
+            | ServerError::CleanStop(e) => Some(e),
             ServerError::Tls(_) | ServerError::Locked(_) | ServerError::Damaged(_) => None,
         }
     }

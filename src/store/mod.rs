@@ -12,6 +12,7 @@ pub mod attachments;
 pub mod backup;
 pub mod calls;
 pub mod check;
+pub mod clean_stop;
 pub mod db;
 pub mod emojis;
 pub mod error;
