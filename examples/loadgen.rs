@@ -22,6 +22,12 @@
 //!           (C clients chat at R msg/s; halfway, U threads upload M MiB (default 5) each,
 //!           K times back to back (default 1), each sending at most MB MB/s if given:
 //!           chat latency calm vs during the uploads)
+//!   storm   --chatters C --rate R --logins L --duration SECS [--history N] [--store DIR]
+//!           (the reconnect storm after a restart: the server restarts on a store of N
+//!           messages (default 1 000 000) with accounts for everyone, made once in DIR;
+//!           C clients chat at R msg/s; halfway, L clients reconnect at once and fetch what
+//!           the official client fetches on connect: the time until all have their history,
+//!           the chatters' latency calm vs during it; see examples/loadgen/storm.rs)
 //!
 //! transport:
 //!   --tls               wss:// instead of ws:// (not in `slow`), trusting the certificate
@@ -70,6 +76,8 @@ use smol::{Executor, Task, Timer};
 // Examples/ subdirectories without a main.rs are not examples of their own.
 #[path = "loadgen/media.rs"]
 mod media;
+#[path = "loadgen/storm.rs"]
+mod storm;
 
 const PASSWORD: &str = "loadgen-pass";
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -285,9 +293,12 @@ struct Args {
     downloads: usize,
     rounds: usize,
     upload_mbps: Option<f64>,
+    /// `storm`: messages in the store's history, and where the store is kept.
+    history: usize,
+    store: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat> [options]  (see the top of examples/loadgen.rs)";
+const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat|storm> [options]  (see the top of examples/loadgen.rs)";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
@@ -300,6 +311,7 @@ fn parse_args() -> Result<Args, String> {
         "handshakes",
         "media",
         "media-chat",
+        "storm",
     ]
     .contains(&mode.as_str())
     {
@@ -339,6 +351,8 @@ fn parse_args() -> Result<Args, String> {
         downloads: 10,
         rounds: 1,
         upload_mbps: None,
+        history: 1_000_000,
+        store: None,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -368,6 +382,8 @@ fn parse_args() -> Result<Args, String> {
             "--downloads" => a.downloads = num(&flag, it.next())?,
             "--rounds" => a.rounds = num(&flag, it.next())?,
             "--upload-mbps" => a.upload_mbps = Some(num(&flag, it.next())?),
+            "--history" => a.history = num(&flag, it.next())?,
+            "--store" => a.store = Some(PathBuf::from(it.next().ok_or("--store needs a path")?)),
             "--rate-limit" => a.rate_limit = true,
             "--existing" => a.existing = true,
             "--tls" => a.tls = true,
@@ -633,9 +649,18 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
 }
 
 fn rss_kib(pid: &str) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The process's private memory (anonymous pages: heap, stacks), without mapped files.
+fn rss_anon_kib(pid: &str) -> Option<u64> {
+    status_kib(pid, "RssAnon:")
+}
+
+fn status_kib(pid: &str, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
 }
@@ -711,14 +736,16 @@ fn start_server(
     if let Some(extra) = &a.server_config {
         merge(&mut config, extra.clone());
     }
-    let config_path = dir.path().join("config.json");
+    // `storm` keeps its store between runs; every other mode starts from an empty one.
+    let root = a.store.clone().unwrap_or_else(|| dir.path().to_path_buf());
+    let config_path = root.join("config.json");
     std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap())
         .map_err(|e| e.to_string())?;
     let mut child = Command::new(&a.server_bin)
         .arg("--config")
         .arg(&config_path)
         .arg("--data-dir")
-        .arg(dir.path().join("data"))
+        .arg(root.join("data"))
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -2288,7 +2315,7 @@ async fn mode_handshakes(ctx: Arc<Ctx>, a: &Args) -> Result<Value, String> {
 
 fn main() {
     START.set(Instant::now()).unwrap();
-    let a = match parse_args() {
+    let mut a = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             if !e.is_empty() {
@@ -2346,7 +2373,10 @@ fn main() {
             .spawn(move || smol::block_on(ex.run(future::pending::<()>())))
             .unwrap();
     }
-    let run = format!(
+    if a.mode == "storm" && a.addr.is_none() {
+        a.store = Some(storm::store_dir(&a, cost));
+    }
+    let mut run = format!(
         "{:x}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -2357,8 +2387,19 @@ fn main() {
     // `logins` on our own server: the chatters' accounts are made on a cost-4 server first,
     // which then restarts with the storm's cost, so only the storm pays for expensive hashes.
     let mut existing = 0;
+    let mut startup = (Duration::ZERO, None, None);
     let server = match a.addr {
         Some(_) => None,
+        None if a.mode == "storm" => {
+            let accounts = a.chatters.unwrap_or(0) + a.logins.unwrap_or(0);
+            storm::prepare(&a, ex, cost, accounts).unwrap_or_else(|e| fail(e));
+            run = storm::RUN.into();
+            existing = accounts;
+            let (server, measured) =
+                storm::start(&a, total_clients + 64, cost).unwrap_or_else(|e| fail(e));
+            startup = measured;
+            Some(server)
+        }
         None if (a.mode == "logins" && cost > 4) || (a.mode == "connect" && a.existing) => {
             let chatters = if a.mode == "connect" {
                 total_clients
@@ -2417,7 +2458,7 @@ fn main() {
         run,
         nsenders: a.senders.unwrap_or(match a.mode.as_str() {
             "slow" => a.clients.unwrap_or(0).min(10),
-            "logins" | "media-chat" => a.chatters.unwrap_or(0),
+            "logins" | "media-chat" | "storm" => a.chatters.unwrap_or(0),
             _ => 0,
         }),
         ex,
@@ -2434,6 +2475,7 @@ fn main() {
             "handshakes" => mode_handshakes(ctx.clone(), &a).await,
             "media" => media::mode_media(ctx.clone(), &a).await,
             "media-chat" => media::mode_media_chat(ctx.clone(), &a).await,
+            "storm" => storm::mode_storm(ctx.clone(), &a, startup).await,
             _ => mode_logins(ctx.clone(), &a).await,
         }
     }));
