@@ -233,11 +233,16 @@ impl Roles {
 
     /// The color rule: the color of the role named first in the user's list, else null.
     pub fn color_of(&self, user_roles: &[String]) -> Value {
+        self.color_name(user_roles)
+            .map_or(Value::Null, |c| Value::String(c.to_string()))
+    }
+
+    /// [`Roles::color_of`], borrowed.
+    pub fn color_name(&self, user_roles: &[String]) -> Option<&str> {
         user_roles
             .first()
             .and_then(|r| self.get(r))
             .and_then(|r| r.color.as_deref())
-            .map_or(Value::Null, |c| Value::String(c.to_string()))
     }
 
     /// `has_permission` (docs/protocol.md#73-permissions A): owner always; else any role granting `administrator` or
