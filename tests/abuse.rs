@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{Client, Server, TIMEOUT, tcp_from};
 use serde_json::{Value, json};
@@ -147,6 +147,53 @@ fn a_connection_that_does_not_authenticate_is_closed() {
     // One that authenticated in time stays.
     member.send(json!({"cmd": "ping"}));
     member.expect("pong");
+}
+
+#[test]
+fn a_login_still_waiting_for_its_password_check_outlives_the_deadline() {
+    // Logins from one address take turns at bcrypt, so the last of four waits for three
+    // hashes first: past the 1 s deadline, though its client sent everything in time.
+    // (Four tabs of one account: the limits per account do not come into it.)
+    const COST: u32 = 11;
+    let server = Server::with(json!({
+        "abuse": {"exempt_addresses": [], "auth_timeout_seconds": 1},
+        "cracked": {"bcrypt_cost": COST},
+    }));
+    let mut first = Client::connect_from(server.addr, "127.0.0.10");
+    first.expect("handshake");
+    first.register("alice", "secret123");
+    let mut waiting: Vec<Client> = (0..4)
+        .map(|_| {
+            let mut c = Client::connect_from(server.addr, "127.0.0.2");
+            c.expect("handshake");
+            c
+        })
+        .collect();
+    let sent = Instant::now();
+    for c in &mut waiting {
+        c.send(login("alice", "secret123"));
+    }
+    let mut last = Duration::ZERO;
+    for c in &mut waiting {
+        c.expect("auth_success");
+        c.expect("ready");
+        last = last.max(sent.elapsed());
+    }
+    assert!(
+        last > Duration::from_millis(1200),
+        "the four logins took only {last:?}: too fast to outlast the deadline, so this proves \
+         nothing; raise COST"
+    );
+    assert_eq!(
+        server.log_count("not authenticated within"),
+        0,
+        "{}",
+        server.log()
+    );
+    for c in &mut waiting {
+        c.send(json!({"cmd": "ping"}));
+        c.expect("pong");
+    }
 }
 
 /// An HTTP request on a new connection from `source`; the status line of the answer.

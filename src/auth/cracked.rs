@@ -59,6 +59,7 @@ pub async fn register(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Resul
         return Err("Registration is disabled".into());
     }
     throttle::attempt(app, session)?;
+    let _under_way = throttle::under_way(session);
     let (name, password) = credentials(text)?;
     if !(2..=32).contains(&name.chars().count()) {
         return Err("Username must be 2-32 characters".into());
@@ -127,6 +128,7 @@ async fn replace_legacy_hash(app: &App, mut user: User, legacy: &str, new_hash: 
 /// `login`: checks a local account's password.
 pub async fn login(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
     throttle::attempt(app, session)?;
+    let _under_way = throttle::under_way(session);
     let (name, password) = credentials(text)?;
     let (id, hash) = {
         let dir = app.dir();

@@ -175,6 +175,7 @@ pub async fn permanent_uploads(app: &App, user_id: &str) -> bool {
 /// `auth`.
 pub async fn auth(app: &Rc<App>, session: &Rc<Session>, text: &str) -> Result<(), Failure> {
     super::throttle::attempt(app, session)?;
+    let _under_way = super::throttle::under_way(session);
     let request: AuthRequest = fields(text).unwrap_or(AuthRequest {
         validator: LooseStr(None),
     });

@@ -16,6 +16,22 @@ use crate::app::App;
 use crate::hub::Session;
 use crate::ratelimit::auth_attempts::Host;
 
+/// Marks the connection's authentication attempt as under way until the guard is dropped
+/// (at the end of the attempt, however it ends).
+pub fn under_way(session: &Session) -> UnderWay<'_> {
+    session.attempting_auth.set(true);
+    UnderWay(session)
+}
+
+/// See [`under_way`].
+pub struct UnderWay<'s>(&'s Session);
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        self.0.attempting_auth.set(false);
+    }
+}
+
 /// Counts an authentication attempt of the connection's address; refused once it made too many.
 pub fn attempt(app: &App, session: &Session) -> Result<(), Failure> {
     let now = app.now();

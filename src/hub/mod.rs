@@ -33,6 +33,9 @@ pub struct Session {
     pub last_seen: Cell<Instant>,
     /// Failed login/register/auth attempts.
     pub failed_auth: Cell<u32>,
+    /// An authentication attempt is under way (its password may wait for a bcrypt thread
+    /// behind many others after a restart): the authentication deadline waits for it.
+    pub attempting_auth: Cell<bool>,
     /// This connection's status is `invisible` (each connection starts visible).
     pub invisible: Cell<bool>,
     /// The session token from the upgrade's cookie, or the one this connection logged in with.
@@ -141,6 +144,7 @@ impl Hub {
             user: RefCell::new(None),
             last_seen: Cell::new(Instant::now()),
             failed_auth: Cell::new(0),
+            attempting_auth: Cell::new(false),
             invisible: Cell::new(false),
             session_token: RefCell::default(),
             base_url: RefCell::default(),

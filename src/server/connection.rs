@@ -296,10 +296,15 @@ async fn websocket<S: Link>(
 }
 
 /// Closes a connection that has not authenticated within `abuse.auth_timeout_seconds`
-/// (1008): it would hold a connection slot for nothing. Never ends for one that has.
+/// (1008): it would hold a connection slot for nothing. Never ends for one that has. An
+/// attempt under way by then is let finish: after a restart hundreds of logins may queue for
+/// the bcrypt threads, and their clients did all they had to in time.
 async fn auth_deadline(app: &App, session: &Session) -> Reason {
     let limit = Duration::from_secs(app.config.abuse.auth_timeout_seconds);
     Timer::after(limit).await;
+    while session.attempting_auth.get() {
+        Timer::after(ATTEMPT_POLL).await;
+    }
     if session.is_authenticated() {
         return std::future::pending().await;
     }
@@ -313,6 +318,9 @@ async fn auth_deadline(app: &App, session: &Session) -> Reason {
     session.push(Outgoing::Close(1008, "authentication timeout"));
     std::future::pending().await
 }
+
+/// How often the authentication deadline looks whether an attempt under way has ended.
+const ATTEMPT_POLL: Duration = Duration::from_millis(250);
 
 /// How a connection's three futures ended.
 enum Ended {
@@ -399,7 +407,10 @@ async fn read_loop(
             // Boxed: an idle connection's task then does not reserve room for the largest
             // command handler; the box lives only while a packet is handled.
             Message::Text(text) => {
-                Box::pin(crate::router::handle_frame(app, session, text.as_str())).await
+                Box::pin(crate::router::handle_frame(app, session, text.as_str())).await;
+                // One packet per turn: a client that sent many at once (the requests of a
+                // reconnect, a bot's burst) does not keep everyone else's waiting.
+                futures_lite::future::yield_now().await;
             }
             Message::Binary(_) => session.send(encode(&json!({
                 "cmd": "error",
