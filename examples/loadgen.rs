@@ -23,6 +23,7 @@
 //!           K times back to back (default 1), each sending at most MB MB/s if given:
 //!           chat latency calm vs during the uploads)
 //!   storm   --chatters C --rate R --logins L --duration SECS [--history N] [--store DIR]
+//!           [--addresses K]
 //!           (the reconnect storm after a restart: the server restarts on a store of N
 //!           messages (default 1 000 000) with accounts for everyone, made once in DIR;
 //!           C clients chat at R msg/s; halfway, L clients reconnect at once and fetch what
@@ -296,6 +297,8 @@ struct Args {
     /// `storm`: messages in the store's history, and where the store is kept.
     history: usize,
     store: Option<PathBuf>,
+    /// `storm`: the storm's clients come from this many loopback addresses.
+    addresses: usize,
 }
 
 const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat|storm> [options]  (see the top of examples/loadgen.rs)";
@@ -353,6 +356,7 @@ fn parse_args() -> Result<Args, String> {
         upload_mbps: None,
         history: 1_000_000,
         store: None,
+        addresses: 250,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -383,6 +387,7 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => a.rounds = num(&flag, it.next())?,
             "--upload-mbps" => a.upload_mbps = Some(num(&flag, it.next())?),
             "--history" => a.history = num(&flag, it.next())?,
+            "--addresses" => a.addresses = num(&flag, it.next())?,
             "--store" => a.store = Some(PathBuf::from(it.next().ok_or("--store needs a path")?)),
             "--rate-limit" => a.rate_limit = true,
             "--existing" => a.existing = true,
@@ -479,6 +484,7 @@ mod sys {
     pub const IPPROTO_TCP: c_int = 6;
     pub const TCP_INFO: c_int = 11;
     pub const SIGKILL: c_int = 9;
+    pub const SIGTERM: c_int = 15;
     pub const RLIMIT_NOFILE: c_int = 7;
 
     #[repr(C)]
@@ -836,8 +842,16 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// A graceful stop (SIGTERM) as an operator's restart does it, so the next start on a
+    /// kept store is an ordinary one; SIGKILL if it takes longer than the server's own
+    /// shutdown limit and then some.
     fn drop(&mut self) {
         SERVER_PID.store(0, Relaxed);
+        unsafe { sys::kill(self.pid as i32, sys::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(p) = &self.keep_log {
@@ -1063,9 +1077,26 @@ impl futures_lite::AsyncWrite for Conn {
 
 /// TCP connect, and the TLS handshake when the run speaks TLS.
 async fn connect_conn(addr: SocketAddr) -> Result<Conn, String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    connect_conn_from(addr, None).await
+}
+
+/// [`connect_conn`] from the loopback address `source` (any of 127.0.0.0/8 is this machine),
+/// as if from another host on the LAN; from the default address when `None`.
+async fn connect_conn_from(addr: SocketAddr, source: Option<IpAddr>) -> Result<Conn, String> {
+    let stream = match source {
+        None => TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?,
+        Some(ip) => {
+            use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
+            let fd = socket(AddressFamily::INET, SocketType::STREAM, None)
+                .map_err(|e| format!("socket: {e}"))?;
+            bind(&fd, &SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
+            // On loopback the connect completes at once (or is refused at once).
+            connect(&fd, &addr).map_err(|e| format!("connect from {ip}: {e}"))?;
+            TcpStream::try_from(std::net::TcpStream::from(fd)).map_err(|e| e.to_string())?
+        }
+    };
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let Some(config) = TLS.get() else {
         return Ok(Conn::Plain(stream));
@@ -1155,7 +1186,12 @@ async fn next_text(ws: &mut Ws) -> Result<String, String> {
 
 /// TCP + WebSocket upgrade + the server's `handshake` packet.
 async fn open(addr: SocketAddr) -> Result<Ws, String> {
-    let stream = connect_conn(addr).await?;
+    open_from(addr, None).await
+}
+
+/// [`open`] from the loopback address `source` (see [`connect_conn_from`]).
+async fn open_from(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws, String> {
+    let stream = connect_conn_from(addr, source).await?;
     let scheme = if TLS.get().is_some() { "wss" } else { "ws" };
     let (mut ws, _) = async_tungstenite::client_async(format!("{scheme}://{addr}/"), stream)
         .await
@@ -1674,6 +1710,7 @@ async fn mode_connect(ctx: Arc<Ctx>, a: &Args) -> Result<Value, String> {
         out_steps.push(json!({
             "clients": clients.len(),
             "rss_kib": rss,
+            "rss_anon_kib": ctx.pid.as_deref().and_then(rss_anon_kib),
             "rss_kib_per_client": match (rss, rss0) {
                 (Some(r), Some(r0)) if !clients.is_empty() => Some(r3((r as f64 - r0 as f64) / clients.len() as f64)),
                 _ => None,

@@ -11,13 +11,17 @@
 //! A run restarts the server on that store (its start-up time, spawn to listening, and its
 //! memory before any client are reported), logs in `--chatters` clients, who chat at `--rate`
 //! messages per second in total, and halfway through `--duration` opens `--logins` connections
-//! at once. Each of them does what the official client does on connect: WebSocket upgrade and
+//! at once, from `--addresses` loopback addresses (default 250: two devices' worth each; the
+//! server's per-address limits and bcrypt turns apply to them as to hosts on a LAN; 0: all
+//! from 127.0.0.1, which the run exempts from the limits). Each of them does what the
+//! official client does on connect: WebSocket upgrade and
 //! `handshake`, `login`, then `channels_get`, `users_list`, `users_online`, `roles_list` and
 //! `messages_get` of `general`, and counts as done when all five replies are in. The storm's
 //! figures: the time until all of them have their history, and each one's time to `ready` and to
 //! its history. The chatters' latency is reported per phase (calm, storm, after) by send time,
 //! as in `logins`.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,9 +36,9 @@ use smol::{Executor, Timer, channel};
 use super::{
     AUTH_TIMEOUT, Args, Client, Ctx, G, Hist, OPEN_TIMEOUT, Plan, Relaxed, Server, authenticate,
     chat_json, check_size, common_json, connect_all, default_size, drain, extend, frame_avg,
-    join_senders, log_line, merge_stats, next_text, now_ns, open, r3, rss_anon_kib, secs, settle,
-    sleep_until, snap, spawn_progress, spawn_reader, spawn_senders, start_server, str_field,
-    window_json, with_timeout,
+    join_senders, log_line, merge_stats, next_text, now_ns, open_from, r3, rss_anon_kib, secs,
+    settle, sleep_until, snap, spawn_progress, spawn_reader, spawn_senders, start_server,
+    str_field, window_json, with_timeout,
 };
 
 /// The run name of the store's accounts (`lgstorm_<i>`), the same in every run.
@@ -208,8 +212,9 @@ async fn reconnect(
     i: usize,
     t0: u64,
     history: usize,
+    source: Option<IpAddr>,
 ) -> Result<(Arrival, Client), String> {
-    let mut ws = with_timeout(OPEN_TIMEOUT, "open", open(ctx.addr)).await?;
+    let mut ws = with_timeout(OPEN_TIMEOUT, "open", open_from(ctx.addr, source)).await?;
     with_timeout(
         AUTH_TIMEOUT,
         "login",
@@ -283,6 +288,7 @@ pub async fn mode_storm(ctx: Arc<Ctx>, a: &Args, startup: Startup) -> Result<Val
     settle(Duration::from_millis(500), Duration::from_secs(60)).await;
     Timer::after(Duration::from_secs_f64(a.settle)).await;
     let rss_before = ctx.rss();
+    let anon_before = ctx.pid.as_deref().and_then(rss_anon_kib);
 
     let dur = (a.duration * 1e9) as u64;
     let t0 = now_ns() + 200_000_000;
@@ -315,9 +321,15 @@ pub async fn mode_storm(ctx: Arc<Ctx>, a: &Args, startup: Startup) -> Result<Val
         let ctx2 = ctx.clone();
         let done = done_tx.clone();
         let history = a.history;
+        // Devices on a LAN: 127.0.0.2, .3, … (all this machine), `--addresses` of them.
+        let source = (a.addresses > 0).then(|| {
+            let k = ((i - c) % a.addresses) as u32 + 2;
+            IpAddr::V4(Ipv4Addr::from(0x7f00_0000 | k))
+        });
         ctx.ex
             .spawn(async move {
-                let _ = done.send(reconnect(ctx2, i, t_storm, history).await).await;
+                let r = reconnect(ctx2, i, t_storm, history, source).await;
+                let _ = done.send(r).await;
             })
             .detach();
     }
@@ -341,6 +353,7 @@ pub async fn mode_storm(ctx: Arc<Ctx>, a: &Args, startup: Startup) -> Result<Val
     let storm_end = now_ns();
     G.bounds[2].store(storm_end, Relaxed);
     let sc = snap(&ctx);
+    let rss_after = (ctx.rss(), ctx.pid.as_deref().and_then(rss_anon_kib));
     log_line(&format!(
         "storm over after {:.2}s ({} with their history, {} failed)",
         secs(storm_end - t_storm),
@@ -367,12 +380,15 @@ pub async fn mode_storm(ctx: Arc<Ctx>, a: &Args, startup: Startup) -> Result<Val
         "senders": s,
         "rate": rate,
         "logins": l,
+        "source_addresses": a.addresses,
         "duration_s": a.duration,
         "server_start_s": r3(started_in.as_secs_f64()),
         "server_rss_kib_at_start": rss_start,
         "server_rss_anon_kib_at_start": anon_start,
         "server_rss_kib_before_storm": rss_before,
-        "server_rss_anon_kib_before_storm": ctx.pid.as_deref().and_then(rss_anon_kib),
+        "server_rss_anon_kib_before_storm": anon_before,
+        "server_rss_kib_after_storm": rss_after.0,
+        "server_rss_anon_kib_after_storm": rss_after.1,
         "calm": {"latency_ms": m.hists[1].json_ms(), "window": window_json(&sa, &sb)},
         "storm": {"latency_ms": m.hists[2].json_ms(), "window": window_json(&sb, &sc)},
         "after": {"latency_ms": m.hists[3].json_ms(), "window": window_json(&sc, &sd)},
