@@ -128,7 +128,7 @@ async fn open(mut stream: TcpStream, tls: Option<&Tls>) -> io::Result<Option<Ope
 /// Upgrades to WebSocket, or answers the HTTP request and closes.
 async fn answer<S: Link>(
     app: Rc<App>,
-    mut stream: S,
+    stream: S,
     peer: SocketAddr,
     mut request: http::Request,
     tls: Option<&Tls>,
@@ -146,6 +146,20 @@ async fn answer<S: Link>(
         drop(request);
         return websocket(app, stream, peer, &key, rest, cookie, base_url).await;
     }
+    // Boxed: a WebSocket connection's task would otherwise keep room for the HTTP routes'
+    // state (several KiB: bodies' buffers, the linger buffer) for as long as it is open.
+    Box::pin(http_answer(app, stream, peer, request, tls, wrong_version)).await
+}
+
+/// Answers an HTTP request (not an upgrade) and closes.
+async fn http_answer<S: Link>(
+    app: Rc<App>,
+    mut stream: S,
+    peer: SocketAddr,
+    request: http::Request,
+    tls: Option<&Tls>,
+    wrong_version: bool,
+) {
     // A peer that does not read its answer is not kept forever.
     let limit = Duration::from_secs(app.config.connections.handshake_timeout_seconds);
     if media_routes::handles(&request) {
@@ -428,7 +442,9 @@ async fn read_loop(
         if let Some(len) = data_len {
             ws.get_mut().handled(len);
             if len > app.config.connections.max_message_bytes {
-                ws = read_side::renew(ws).await;
+                // Boxed: it holds two WebSocket streams at once, room every connection's
+                // task would otherwise keep for this rare step.
+                ws = Box::pin(read_side::renew(ws)).await;
             }
         }
     }
