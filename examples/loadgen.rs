@@ -22,6 +22,12 @@
 //!           (C clients chat at R msg/s; halfway, U threads upload M MiB (default 5) each,
 //!           K times back to back (default 1), each sending at most MB MB/s if given:
 //!           chat latency calm vs during the uploads)
+//!   diskio  --senders S (--rate MSGS_PER_S | --outstanding K) --duration SECS [--clients N]
+//!           [--size BYTES] [--page-size N]
+//!           (bytes the server writes to the device per acknowledged message_new, from
+//!           /proc/PID/io, up to its exit after SIGTERM (last checkpoint included), and the
+//!           stored size per message; --page-size: the database is made with that page
+//!           size first; see examples/loadgen/diskio.rs)
 //!
 //! transport:
 //!   --tls               wss:// instead of ws:// (not in `slow`), trusting the certificate
@@ -68,6 +74,8 @@ use smol::net::TcpStream;
 use smol::{Executor, Task, Timer};
 
 // Examples/ subdirectories without a main.rs are not examples of their own.
+#[path = "loadgen/diskio.rs"]
+mod diskio;
 #[path = "loadgen/media.rs"]
 mod media;
 
@@ -285,9 +293,10 @@ struct Args {
     downloads: usize,
     rounds: usize,
     upload_mbps: Option<f64>,
+    page_size: Option<u32>,
 }
 
-const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat> [options]  (see the top of examples/loadgen.rs)";
+const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat|diskio> [options]  (see the top of examples/loadgen.rs)";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
@@ -300,6 +309,7 @@ fn parse_args() -> Result<Args, String> {
         "handshakes",
         "media",
         "media-chat",
+        "diskio",
     ]
     .contains(&mode.as_str())
     {
@@ -339,6 +349,7 @@ fn parse_args() -> Result<Args, String> {
         downloads: 10,
         rounds: 1,
         upload_mbps: None,
+        page_size: None,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -368,6 +379,7 @@ fn parse_args() -> Result<Args, String> {
             "--downloads" => a.downloads = num(&flag, it.next())?,
             "--rounds" => a.rounds = num(&flag, it.next())?,
             "--upload-mbps" => a.upload_mbps = Some(num(&flag, it.next())?),
+            "--page-size" => a.page_size = Some(num(&flag, it.next())?),
             "--rate-limit" => a.rate_limit = true,
             "--existing" => a.existing = true,
             "--tls" => a.tls = true,
@@ -2357,7 +2369,7 @@ fn main() {
     // `logins` on our own server: the chatters' accounts are made on a cost-4 server first,
     // which then restarts with the storm's cost, so only the storm pays for expensive hashes.
     let mut existing = 0;
-    let server = match a.addr {
+    let mut server = match a.addr {
         Some(_) => None,
         None if (a.mode == "logins" && cost > 4) || (a.mode == "connect" && a.existing) => {
             let chatters = if a.mode == "connect" {
@@ -2393,7 +2405,10 @@ fn main() {
                     .unwrap_or_else(|e| fail(e)),
             )
         }
-        None => Some(start_server(&a, total_clients + 64, cost, None).unwrap_or_else(|e| fail(e))),
+        None => {
+            let dir = diskio::prepared_dir(&a).unwrap_or_else(|e| fail(e));
+            Some(start_server(&a, total_clients + 64, cost, dir).unwrap_or_else(|e| fail(e)))
+        }
     };
     let addr = server.as_ref().map(|s| s.addr).or(a.addr).unwrap();
     if a.tls {
@@ -2418,6 +2433,7 @@ fn main() {
         nsenders: a.senders.unwrap_or(match a.mode.as_str() {
             "slow" => a.clients.unwrap_or(0).min(10),
             "logins" | "media-chat" => a.chatters.unwrap_or(0),
+            "diskio" => 10,
             _ => 0,
         }),
         ex,
@@ -2434,6 +2450,8 @@ fn main() {
             "handshakes" => mode_handshakes(ctx.clone(), &a).await,
             "media" => media::mode_media(ctx.clone(), &a).await,
             "media-chat" => media::mode_media_chat(ctx.clone(), &a).await,
+            // Stops the server itself: its counters are read up to its exit.
+            "diskio" => diskio::mode_diskio(ctx.clone(), &a, server.take()).await,
             _ => mode_logins(ctx.clone(), &a).await,
         }
     }));
