@@ -407,7 +407,8 @@ fn stored(db: &Path) -> Result<Stored, String> {
 }
 
 /// Stops the server as an operator would (SIGTERM: graceful shutdown, last checkpoint) and
-/// returns what it wrote from `before` (read live) to its exit, with the exit status.
+/// returns what it wrote from its last live reading, just before the signal, to its exit,
+/// with the exit status.
 async fn stop_and_count(mut server: Server) -> Result<(Server, Io, String), String> {
     let pid = server.pid;
     smol::unblock(move || {
