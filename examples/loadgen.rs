@@ -29,6 +29,12 @@
 //!           C clients chat at R msg/s; halfway, L clients reconnect at once and fetch what
 //!           the official client fetches on connect: the time until all have their history,
 //!           the chatters' latency calm vs during it; see examples/loadgen/storm.rs)
+//!   diskio  --senders S (--rate MSGS_PER_S | --outstanding K) --duration SECS [--clients N]
+//!           [--size BYTES] [--page-size N]
+//!           (bytes the server writes to the device per acknowledged message_new, from
+//!           /proc/PID/io, up to its exit after SIGTERM (last checkpoint included), and the
+//!           stored size per message; --page-size: the database is made with that page
+//!           size first; see examples/loadgen/diskio.rs)
 //!
 //! transport:
 //!   --tls               wss:// instead of ws:// (not in `slow`), trusting the certificate
@@ -75,6 +81,8 @@ use smol::net::TcpStream;
 use smol::{Executor, Task, Timer};
 
 // Examples/ subdirectories without a main.rs are not examples of their own.
+#[path = "loadgen/diskio.rs"]
+mod diskio;
 #[path = "loadgen/media.rs"]
 mod media;
 #[path = "loadgen/storm.rs"]
@@ -299,9 +307,10 @@ struct Args {
     store: Option<PathBuf>,
     /// `storm`: the storm's clients come from this many loopback addresses.
     addresses: usize,
+    page_size: Option<u32>,
 }
 
-const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat|storm> [options]  (see the top of examples/loadgen.rs)";
+const USAGE: &str = "usage: loadgen <connect|fanout|slow|logins|handshakes|media|media-chat|storm|diskio> [options]  (see the top of examples/loadgen.rs)";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
@@ -315,6 +324,7 @@ fn parse_args() -> Result<Args, String> {
         "media",
         "media-chat",
         "storm",
+        "diskio",
     ]
     .contains(&mode.as_str())
     {
@@ -357,6 +367,7 @@ fn parse_args() -> Result<Args, String> {
         history: 1_000_000,
         store: None,
         addresses: 250,
+        page_size: None,
     };
     fn num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
@@ -389,6 +400,7 @@ fn parse_args() -> Result<Args, String> {
             "--history" => a.history = num(&flag, it.next())?,
             "--addresses" => a.addresses = num(&flag, it.next())?,
             "--store" => a.store = Some(PathBuf::from(it.next().ok_or("--store needs a path")?)),
+            "--page-size" => a.page_size = Some(num(&flag, it.next())?),
             "--rate-limit" => a.rate_limit = true,
             "--existing" => a.existing = true,
             "--tls" => a.tls = true,
@@ -2425,7 +2437,7 @@ fn main() {
     // which then restarts with the storm's cost, so only the storm pays for expensive hashes.
     let mut existing = 0;
     let mut startup = (Duration::ZERO, None, None);
-    let server = match a.addr {
+    let mut server = match a.addr {
         Some(_) => None,
         None if a.mode == "storm" => {
             let accounts = a.chatters.unwrap_or(0) + a.logins.unwrap_or(0);
@@ -2471,7 +2483,10 @@ fn main() {
                     .unwrap_or_else(|e| fail(e)),
             )
         }
-        None => Some(start_server(&a, total_clients + 64, cost, None).unwrap_or_else(|e| fail(e))),
+        None => {
+            let dir = diskio::prepared_dir(&a).unwrap_or_else(|e| fail(e));
+            Some(start_server(&a, total_clients + 64, cost, dir).unwrap_or_else(|e| fail(e)))
+        }
     };
     let addr = server.as_ref().map(|s| s.addr).or(a.addr).unwrap();
     if a.tls {
@@ -2496,6 +2511,7 @@ fn main() {
         nsenders: a.senders.unwrap_or(match a.mode.as_str() {
             "slow" => a.clients.unwrap_or(0).min(10),
             "logins" | "media-chat" | "storm" => a.chatters.unwrap_or(0),
+            "diskio" => 10,
             _ => 0,
         }),
         ex,
@@ -2513,6 +2529,8 @@ fn main() {
             "media" => media::mode_media(ctx.clone(), &a).await,
             "media-chat" => media::mode_media_chat(ctx.clone(), &a).await,
             "storm" => storm::mode_storm(ctx.clone(), &a, startup).await,
+            // Stops the server itself: its counters are read up to its exit.
+            "diskio" => diskio::mode_diskio(ctx.clone(), &a, server.take()).await,
             _ => mode_logins(ctx.clone(), &a).await,
         }
     }));

@@ -18,6 +18,23 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// must not grow with the history; the OS page cache does the rest.
 const CACHE_KIB: i64 = -512;
 
+/// The page size of a new database, in bytes. A commit writes every page it changed,
+/// whole, into the WAL (and a checkpoint writes each again into the file), and one
+/// message changes about 15 pages (its row, the id and channel indexes, FTS5's new segment
+/// and structure record, AUTOINCREMENT's counter, the channel's block count): with 1 KiB
+/// pages that is about 20 KB written per message instead of 54 KB with SQLite's 4 KiB
+/// (BENCHMARKS.md, "Disk writes per message"), which is what wears an SD card out. It
+/// takes effect only when the file is made: an existing database keeps its page size.
+pub const NEW_PAGE_SIZE: u32 = 1024;
+
+/// How much WAL an automatic checkpoint waits for, in bytes: about SQLite's default (1000
+/// pages) at its default 4 KiB page size, kept in bytes whatever the page size (4096 pages
+/// of 1 KiB). A checkpoint writes each page changed since the last one once, however often
+/// it changed: with 1 KiB pages, checkpointing after 250 or 1000 pages instead of 4000
+/// wrote 40 % and 10 % more per message at 20 msg/s (BENCHMARKS.md). The WAL file is cut back to twice this after
+/// a checkpoint if a burst (or a long read) made it grow beyond.
+const WAL_CHECKPOINT_BYTES: i64 = 4 << 20;
+
 /// The schema version that adds the `mentions` table, filled by Rust code, not SQL.
 const MENTIONS_VERSION: usize = 8;
 
@@ -39,7 +56,16 @@ impl Db {
         let conn =
             Connection::open(&path).map_err(|e| StoreError::open("open database", &path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Before WAL mode, which makes the file and fixes its page size.
+        conn.pragma_update(None, "page_size", NEW_PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            (WAL_CHECKPOINT_BYTES / page_size.max(512)).max(1),
+        )?;
+        conn.pragma_update(None, "journal_size_limit", 2 * WAL_CHECKPOINT_BYTES)?;
         let sync = match sync {
             SyncMode::Normal => "NORMAL",
             SyncMode::Full => "FULL",
@@ -408,5 +434,50 @@ impl Db {
             params![key, value.to_string()],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_size(db: &Db) -> u32 {
+        db.conn()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn checkpoint_pages(db: &Db) -> i64 {
+        db.conn()
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_store_gets_the_small_page_size_and_an_existing_one_keeps_its_own() {
+        let new = tempfile::tempdir().unwrap();
+        assert_eq!(
+            page_size(&Db::open(new.path(), SyncMode::Normal).unwrap()),
+            NEW_PAGE_SIZE
+        );
+        let again = Db::open(new.path(), SyncMode::Full).unwrap();
+        assert_eq!(page_size(&again), NEW_PAGE_SIZE);
+        assert_eq!(checkpoint_pages(&again), 4096);
+
+        // A store made with SQLite's default page size, as every store was before.
+        let old = tempfile::tempdir().unwrap();
+        let conn = Connection::open(old.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "page_size", 4096).unwrap();
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        drop(conn);
+        let db = Db::open(old.path(), SyncMode::Normal).unwrap();
+        assert_eq!(page_size(&db), 4096);
+        assert_eq!(checkpoint_pages(&db), 1024);
+        let version: usize = db
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
     }
 }
