@@ -54,6 +54,8 @@ const ON_CONNECT: [&str; 5] = [
 /// Messages per write transaction while the history is built.
 const BATCH: usize = 10_000;
 const READY: &str = "storm-ready.json";
+/// Accounts registered (and their connections closed) at a time while the store is made.
+const PREPARE_SLICE: usize = 50;
 
 /// The store directory of this run: `--store`, or one per history size and bcrypt cost.
 pub fn store_dir(a: &Args, cost: u32) -> PathBuf {
@@ -108,10 +110,16 @@ pub fn prepare(
     log_line(&format!(
         "registering {accounts} accounts at bcrypt cost {cost} …"
     ));
+    // In slices, each closed once registered: at cost 12 all of them take minutes, longer
+    // than an idle client is kept.
     smol::block_on(ex.run(async {
-        connect_all(&pre, 0..accounts, |_| (false, None, None))
-            .await
-            .map(drop)
+        for from in (0..accounts).step_by(PREPARE_SLICE) {
+            let to = (from + PREPARE_SLICE).min(accounts);
+            connect_all(&pre, from..to, |_| (false, None, None))
+                .await
+                .map(drop)?;
+        }
+        Ok::<(), String>(())
     }))?;
     G.authed.store(0, Relaxed);
     drop(server);

@@ -29,6 +29,8 @@ pub struct UnderWay<'s>(&'s Session);
 impl Drop for UnderWay<'_> {
     fn drop(&mut self) {
         self.0.attempting_auth.set(false);
+        // The reader read nothing meanwhile: the idle clock starts again from here.
+        self.0.last_seen.set(std::time::Instant::now());
     }
 }
 

@@ -375,7 +375,9 @@ async fn heartbeat(app: Rc<App>) {
     loop {
         Timer::after(interval).await;
         for session in app.hub.sessions() {
-            if session.last_seen.get().elapsed() > idle {
+            // Silence during an authentication attempt says nothing: the connection's
+            // reader waits for the attempt (a login queued for bcrypt after a restart).
+            if session.last_seen.get().elapsed() > idle && !session.attempting_auth.get() {
                 log::info!(
                     "connection {} ({}): no sign of life for {}s",
                     session.id,
