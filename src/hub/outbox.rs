@@ -260,6 +260,11 @@ impl Outbox {
         .await
     }
 
+    /// The number of items queued (0 once killed).
+    pub fn queued(&self) -> usize {
+        self.inner.borrow().queue.len()
+    }
+
     /// Whether the outbox has been killed.
     pub fn is_killed(&self) -> bool {
         self.inner.borrow().killed.is_some()

@@ -1,11 +1,13 @@
 //! One TCP connection, from the HTTP request to the WebSocket close.
 //!
-//! A WebSocket connection is one task running three futures at once: the reader
+//! A WebSocket connection is one task running four futures at once: the reader
 //! (async-tungstenite reads and checks frames; packets are handled one at a time, in
 //! order), the writer (drains the outbox and writes the queued frames itself, see
-//! [`super::frames`]) and a watcher that ends everything when the outbox is killed (slow
-//! consumer, idle peer), or a few seconds after a close frame was queued. Whichever
-//! finishes first ends the connection; the [`Cleanup`] guard then does the presence
+//! [`super::frames`]), a watcher that ends everything when the outbox is killed (slow
+//! consumer, idle peer), or a few seconds after a close frame was queued, and the
+//! authentication deadline. Each is polled only when its own waker fired
+//! ([`super::first_of`]), so a broadcast wakes only the writers. Whichever finishes first
+//! ends the connection; the [`Cleanup`] guard then does the presence
 //! bookkeeping, even after a panic.
 //!
 //! The reader reads the socket only while the outbox is below its high-water mark
@@ -24,6 +26,7 @@
 use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +39,8 @@ use serde_json::json;
 use smol::Timer;
 use smol::net::TcpStream;
 
+use super::coalescing::Coalescing;
+use super::first_of::first_of;
 use super::read_side::{self, ReadSide};
 use super::transport::{self, Link};
 use super::violations::{self, Violation};
@@ -291,11 +296,21 @@ async fn websocket<S: Link>(
     session.send(crate::router::handshake(&app, &session));
 
     let mut writing = writing;
-    let ended = async { Ended::Other(read_loop(&app, &session, ws).await) }
-        .or(write_loop(&session, &mut writing))
-        .or(async { Ended::Other(watch(&session).await) })
-        .or(async { Ended::Other(auth_deadline(&app, &session).await) })
-        .await;
+    let ended = {
+        let reader = pin!(async { Ended::Other(read_loop(&app, &session, ws).await) });
+        let writer = pin!(write_loop(&session, &mut writing));
+        let watcher = pin!(async { Ended::Other(watch(&session).await) });
+        let deadline = pin!(async { Ended::Other(auth_deadline(&app, &session).await) });
+        // Each polled only when woken: a frame queued for this connection polls the writer
+        // alone.
+        first_of([
+            reader as Pin<&mut dyn Future<Output = Ended>>,
+            writer,
+            watcher,
+            deadline,
+        ])
+        .await
+    };
     // The reader (and any packet it was handling) is gone: for everyone else the
     // connection ends here.
     drop(cleanup);
@@ -477,15 +492,20 @@ async fn watch(session: &Session) -> Reason {
 /// an error.
 async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin)) -> Ended {
     let mut batch: Vec<Outgoing> = Vec::new();
+    let mut coalescing = Coalescing::default();
     loop {
         let Some(first) = session.outbox.next().await else {
             // Killed: say why (resolves at once).
             return Ended::Other(Cow::Borrowed(session.outbox.killed().await));
         };
         batch.push(first);
-        // Let the other ready tasks run first: frames they queue for this connection go out
-        // in the same system call.
-        futures_lite::future::yield_now().await;
+        // Let the other ready tasks run first, when that pays: frames they queue for this
+        // connection go out in the same system call.
+        let waiting = session.outbox.queued();
+        if coalescing.should_yield(waiting) {
+            futures_lite::future::yield_now().await;
+            coalescing.yielded(session.outbox.queued() > waiting);
+        }
         while batch.len() < frames::BATCH {
             match session.outbox.try_next() {
                 Some(item) => batch.push(item),

@@ -5,9 +5,12 @@
 //! batch of queued frames with one vectored write straight from those shared bytes, with
 //! no per-connection write buffer and no copy per recipient.
 
+use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Poll, ready};
 
-use futures_lite::{AsyncWrite, AsyncWriteExt};
+use futures_lite::AsyncWrite;
 
 use crate::hub::outbox::Outgoing;
 
@@ -46,52 +49,70 @@ pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     payload
 }
 
-/// Writes a batch of queued items. Returns true when a close frame was among them (the
-/// connection ends after it).
+/// Writes a batch of queued items (at most [`BATCH`]). Returns true when a close frame was
+/// among them (the connection ends after it).
+///
+/// The headers and the slices are built on the stack at each poll (once, unless the socket
+/// is full): nothing is allocated per batch, and an idle connection's task does not keep
+/// room for them.
 pub async fn write_batch<W: AsyncWrite + Unpin>(
     out: &mut W,
     batch: &[Outgoing],
 ) -> io::Result<bool> {
-    let mut headers = [[0u8; 10]; BATCH];
-    let mut closes: Vec<Vec<u8>> = Vec::new();
-    let mut closing = false;
-    for item in batch {
-        if let Outgoing::Close(code, reason) = item {
-            closes.push(close_payload(*code, reason));
-            closing = true;
-        }
-    }
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(batch.len() * 2);
-    let mut close_bodies = closes.iter();
-    for (item, head) in batch.iter().zip(headers.iter_mut()) {
-        match item {
-            Outgoing::Text(text) => {
-                let n = header(OP_TEXT, text.len(), head);
-                slices.push(IoSlice::new(&head[..n]));
-                slices.push(IoSlice::new(text.as_bytes()));
+    let batch = &batch[..batch.len().min(BATCH)];
+    let closes: Vec<Vec<u8>> = batch
+        .iter()
+        .filter_map(|item| match item {
+            Outgoing::Close(code, reason) => Some(close_payload(*code, reason)),
+            _ => None,
+        })
+        .collect();
+    let mut written = 0;
+    poll_fn(|cx| {
+        loop {
+            // Only as many entries as the batch needs are written (full-size arrays would
+            // be cleared at every poll, which cost more than the write call's own code).
+            // Each item: its header (none for a raw frame) and its payload.
+            let mut frames: heapless::Vec<([u8; 10], usize, &[u8]), BATCH> = heapless::Vec::new();
+            let mut close_bodies = closes.iter();
+            for item in batch {
+                let mut head = [0u8; 10];
+                let (n, body): (usize, &[u8]) = match item {
+                    Outgoing::Text(text) => {
+                        (header(OP_TEXT, text.len(), &mut head), text.as_bytes())
+                    }
+                    Outgoing::Ping => (header(OP_PING, 0, &mut head), &[]),
+                    Outgoing::Raw(bytes) => (0, bytes),
+                    Outgoing::Close(..) => {
+                        let body = close_bodies.next().map_or(&[][..], Vec::as_slice);
+                        (header(OP_CLOSE, body.len(), &mut head), body)
+                    }
+                };
+                // Cannot fail: the batch was cut to BATCH items above.
+                let _ = frames.push((head, n, body));
             }
-            Outgoing::Ping => {
-                let n = header(OP_PING, 0, head);
-                slices.push(IoSlice::new(&head[..n]));
+            let mut slices: heapless::Vec<IoSlice<'_>, { 2 * BATCH }> = heapless::Vec::new();
+            for (head, n, body) in &frames {
+                if *n > 0 {
+                    let _ = slices.push(IoSlice::new(&head[..*n]));
+                }
+                if !body.is_empty() {
+                    let _ = slices.push(IoSlice::new(body));
+                }
             }
-            Outgoing::Raw(bytes) => slices.push(IoSlice::new(bytes)),
-            Outgoing::Close(..) => {
-                let body = close_bodies.next().map_or(&[][..], Vec::as_slice);
-                let n = header(OP_CLOSE, body.len(), head);
-                slices.push(IoSlice::new(&head[..n]));
-                slices.push(IoSlice::new(body));
+            let mut rest = &mut slices[..];
+            IoSlice::advance_slices(&mut rest, written);
+            if rest.is_empty() {
+                return Poll::Ready(Ok(!closes.is_empty()));
+            }
+            match ready!(Pin::new(&mut *out).poll_write_vectored(cx, rest)) {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(more) => written += more,
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
-    }
-    let mut rest: &mut [IoSlice<'_>] = &mut slices;
-    while !rest.is_empty() {
-        let written = out.write_vectored(rest).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut rest, written);
-    }
-    Ok(closing)
+    })
+    .await
 }
 
 #[cfg(test)]

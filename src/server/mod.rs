@@ -4,9 +4,11 @@
 //!
 //! Everything here runs on one thread, in one `smol::LocalExecutor`.
 
+pub mod coalescing;
 pub mod connection;
 pub mod credentials;
 pub mod error;
+pub mod first_of;
 pub mod frames;
 pub mod http;
 pub mod large_budget;
