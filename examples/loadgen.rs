@@ -1100,13 +1100,29 @@ async fn connect_conn_from(addr: SocketAddr, source: Option<IpAddr>) -> Result<C
             .await
             .map_err(|e| format!("connect: {e}"))?,
         Some(ip) => {
-            use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
-            let fd = socket(AddressFamily::INET, SocketType::STREAM, None)
-                .map_err(|e| format!("socket: {e}"))?;
+            use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, connect, socket_with};
+            let fd = socket_with(
+                AddressFamily::INET,
+                SocketType::STREAM,
+                SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+                None,
+            )
+            .map_err(|e| format!("socket: {e}"))?;
             bind(&fd, &SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
-            // On loopback the connect completes at once (or is refused at once).
-            connect(&fd, &addr).map_err(|e| format!("connect from {ip}: {e}"))?;
-            TcpStream::try_from(std::net::TcpStream::from(fd)).map_err(|e| e.to_string())?
+            // Non-blocking: when the server's accept backlog is full the SYN is retried after
+            // a second, and a blocking connect would stall one of the tool's threads (and
+            // every client on it) that long.
+            match connect(&fd, &addr) {
+                Ok(()) | Err(rustix::io::Errno::INPROGRESS) => {}
+                Err(e) => return Err(format!("connect from {ip}: {e}")),
+            }
+            let stream =
+                smol::Async::new(std::net::TcpStream::from(fd)).map_err(|e| e.to_string())?;
+            stream.writable().await.map_err(|e| e.to_string())?;
+            if let Some(e) = stream.get_ref().take_error().map_err(|e| e.to_string())? {
+                return Err(format!("connect from {ip}: {e}"));
+            }
+            TcpStream::from(stream)
         }
     };
     stream.set_nodelay(true).map_err(|e| e.to_string())?;

@@ -98,6 +98,13 @@ pub fn run(
         addr: addr.clone(),
         source,
     })?;
+    // Room for every allowed client to knock at once (a reconnect storm after a restart):
+    // with the standard library's 128, the kernel drops the SYNs beyond it and those
+    // clients try again only a second later. Linux caps it at net.core.somaxconn.
+    let backlog = config.connections.max.clamp(128, 4096) as i32;
+    if let Err(e) = rustix::net::listen(&listener, backlog) {
+        log::warn!("cannot raise the accept backlog to {backlog}: {e}");
+    }
     let listener = Async::new(listener).map_err(|source| ServerError::Listen {
         addr: addr.clone(),
         source,
