@@ -1798,6 +1798,61 @@ fn ack_channels(n: usize, closed: bool) -> AckChannels {
         .unzip()
 }
 
+/// The chat of the `logins`, `media-chat` and `storm` modes: the first `senders` clients send
+/// `message_new` at `rate` in total, and latencies are split by send time into calm, event
+/// and after (`G.bounds`). Runs the calm part and returns when the event is due (halfway
+/// through `duration`), with the calm window measured.
+struct PhasedChat {
+    senders: Vec<Task<SenderResult>>,
+    progress: Task<()>,
+    /// When the chat is due to end and when the event starts (ns since the run start).
+    t_end: u64,
+    t_event: u64,
+    calm_start: Snap,
+    calm_end: Snap,
+}
+
+async fn chat_until_event(
+    ctx: &Arc<Ctx>,
+    clients: &mut [Client],
+    senders: usize,
+    (rate, size, duration): (f64, usize, f64),
+    event: &str,
+) -> PhasedChat {
+    let dur = (duration * 1e9) as u64;
+    let t0 = now_ns() + 200_000_000;
+    let calm_start = t0 + (dur / 10).min(1_000_000_000);
+    let t_event = t0 + dur / 2;
+    G.bounds[0].store(calm_start, Relaxed);
+    G.bounds[1].store(t_event, Relaxed);
+    G.send_end.store(u64::MAX, Relaxed);
+    let plan = Arc::new(Plan {
+        nsenders: senders,
+        rate: Some(rate),
+        outstanding: 1,
+        size,
+        t0,
+    });
+    log_line(&format!(
+        "chatting: {rate} msg/s from {senders} of {} chatters; {event} at +{:.1}s",
+        clients.len(),
+        secs(t_event - t0)
+    ));
+    let progress = spawn_progress(ctx);
+    let senders = spawn_senders(ctx, clients, &plan, (0..senders).map(|_| None).collect());
+    sleep_until(calm_start).await;
+    let calm_start = snap(ctx);
+    sleep_until(t_event).await;
+    PhasedChat {
+        senders,
+        progress,
+        t_end: t0 + dur,
+        t_event,
+        calm_start,
+        calm_end: snap(ctx),
+    }
+}
+
 fn spawn_senders(
     ctx: &Ctx,
     clients: &mut [Client],
@@ -2224,31 +2279,21 @@ async fn mode_logins(ctx: Arc<Ctx>, a: &Args) -> Result<Value, String> {
     Timer::after(Duration::from_secs_f64(a.settle)).await;
     let rss_before = ctx.rss();
 
-    let dur = (a.duration * 1e9) as u64;
-    let t0 = now_ns() + 200_000_000;
-    let t_end = t0 + dur;
-    let calm_start = t0 + (dur / 10).min(1_000_000_000);
-    let t_storm = t0 + dur / 2;
-    G.bounds[0].store(calm_start, Relaxed);
-    G.bounds[1].store(t_storm, Relaxed);
-    G.send_end.store(u64::MAX, Relaxed);
-    let plan = Arc::new(Plan {
-        nsenders: s,
-        rate: Some(rate),
-        outstanding: 1,
-        size,
-        t0,
-    });
-    log_line(&format!(
-        "chatting: {rate} msg/s from {s} of {c} chatters; {l} registrations at +{:.1}s",
-        secs(t_storm - t0)
-    ));
-    let progress = spawn_progress(&ctx);
-    let senders = spawn_senders(&ctx, &mut clients, &plan, (0..s).map(|_| None).collect());
-    sleep_until(calm_start).await;
-    let sa = snap(&ctx);
-    sleep_until(t_storm).await;
-    let sb = snap(&ctx);
+    let PhasedChat {
+        senders,
+        progress,
+        t_end,
+        t_event: t_storm,
+        calm_start: sa,
+        calm_end: sb,
+    } = chat_until_event(
+        &ctx,
+        &mut clients,
+        s,
+        (rate, size, a.duration),
+        &format!("{l} registrations"),
+    )
+    .await;
     log_line(&format!("login storm: {l} registrations at once"));
     drop(bar_tx);
     let mut login_hist = Hist::new();

@@ -26,10 +26,9 @@ use smol::Timer;
 use smol::channel;
 
 use super::{
-    Args, Client, Ctx, G, Hist, Plan, Relaxed, chat_json, check_size, clk_tck, common_json,
-    connect_all, cpu_ticks, default_size, drain, extend, frame_avg, join_senders, log_line,
-    merge_stats, now_ns, r3, secs, settle, sleep_until, snap, spawn_progress, spawn_senders,
-    window_json,
+    Args, Client, Ctx, G, Hist, PhasedChat, Relaxed, chat_json, chat_until_event, check_size,
+    clk_tck, common_json, connect_all, cpu_ticks, default_size, drain, extend, frame_avg,
+    join_senders, log_line, merge_stats, now_ns, r3, secs, settle, sleep_until, snap, window_json,
 };
 
 const MIB: usize = 1 << 20;
@@ -614,33 +613,21 @@ pub async fn mode_media_chat(ctx: Arc<Ctx>, a: &Args) -> Result<Value, String> {
     Timer::after(Duration::from_secs_f64(a.settle)).await;
     let rss_before = ctx.rss();
 
-    let dur = (a.duration * 1e9) as u64;
-    let t0 = now_ns() + 200_000_000;
-    let t_end = t0 + dur;
-    let calm_start = t0 + (dur / 10).min(1_000_000_000);
-    let t_up = t0 + dur / 2;
-    G.bounds[0].store(calm_start, Relaxed);
-    G.bounds[1].store(t_up, Relaxed);
-    G.send_end.store(u64::MAX, Relaxed);
-    let plan = Arc::new(Plan {
-        nsenders: s,
-        rate: Some(rate),
-        outstanding: 1,
-        size,
-        t0,
-    });
-    log_line(&format!(
-        "chatting: {rate} msg/s from {s} of {c} chatters; {u} uploads of {bytes} bytes \
-         ×{} at +{:.1}s",
-        a.rounds,
-        secs(t_up - t0)
-    ));
-    let progress = spawn_progress(&ctx);
-    let senders = spawn_senders(&ctx, &mut clients, &plan, (0..s).map(|_| None).collect());
-    sleep_until(calm_start).await;
-    let sa = snap(&ctx);
-    sleep_until(t_up).await;
-    let sb = snap(&ctx);
+    let PhasedChat {
+        senders,
+        progress,
+        t_end,
+        t_event: t_up,
+        calm_start: sa,
+        calm_end: sb,
+    } = chat_until_event(
+        &ctx,
+        &mut clients,
+        s,
+        (rate, size, a.duration),
+        &format!("{u} uploads of {bytes} bytes ×{}", a.rounds),
+    )
+    .await;
     log_line(&format!("{u} uploads at once"));
     let (done_tx, done_rx) = channel::unbounded::<Result<(u64, u64), String>>();
     let mut threads = Vec::new();

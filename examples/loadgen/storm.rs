@@ -34,11 +34,11 @@ use serde_json::{Value, json};
 use smol::{Executor, Timer, channel};
 
 use super::{
-    AUTH_TIMEOUT, Args, Client, Ctx, G, Hist, OPEN_TIMEOUT, Plan, Relaxed, Server, authenticate,
-    chat_json, check_size, common_json, connect_all, default_size, drain, extend, frame_avg,
-    join_senders, log_line, merge_stats, next_text, now_ns, open_from, r3, rss_anon_kib, secs,
-    settle, sleep_until, snap, spawn_progress, spawn_reader, spawn_senders, start_server,
-    str_field, window_json, with_timeout,
+    AUTH_TIMEOUT, Args, Client, Ctx, G, Hist, OPEN_TIMEOUT, PhasedChat, Relaxed, Server,
+    authenticate, chat_json, chat_until_event, check_size, common_json, connect_all, default_size,
+    drain, extend, frame_avg, join_senders, log_line, merge_stats, next_text, now_ns, open_from,
+    r3, rss_anon_kib, secs, settle, sleep_until, snap, spawn_reader, start_server, str_field,
+    window_json, with_timeout,
 };
 
 /// The run name of the store's accounts (`lgstorm_<i>`), the same in every run.
@@ -298,31 +298,21 @@ pub async fn mode_storm(ctx: Arc<Ctx>, a: &Args, startup: Startup) -> Result<Val
     let rss_before = ctx.rss();
     let anon_before = ctx.pid.as_deref().and_then(rss_anon_kib);
 
-    let dur = (a.duration * 1e9) as u64;
-    let t0 = now_ns() + 200_000_000;
-    let t_end = t0 + dur;
-    let calm_start = t0 + (dur / 10).min(1_000_000_000);
-    let t_storm = t0 + dur / 2;
-    G.bounds[0].store(calm_start, Relaxed);
-    G.bounds[1].store(t_storm, Relaxed);
-    G.send_end.store(u64::MAX, Relaxed);
-    let plan = Arc::new(Plan {
-        nsenders: s,
-        rate: Some(rate),
-        outstanding: 1,
-        size,
-        t0,
-    });
-    log_line(&format!(
-        "chatting: {rate} msg/s from {s} of {c} chatters; {l} reconnections at +{:.1}s",
-        secs(t_storm - t0)
-    ));
-    let progress = spawn_progress(&ctx);
-    let senders = spawn_senders(&ctx, &mut clients, &plan, (0..s).map(|_| None).collect());
-    sleep_until(calm_start).await;
-    let sa = snap(&ctx);
-    sleep_until(t_storm).await;
-    let sb = snap(&ctx);
+    let PhasedChat {
+        senders,
+        progress,
+        t_end,
+        t_event: t_storm,
+        calm_start: sa,
+        calm_end: sb,
+    } = chat_until_event(
+        &ctx,
+        &mut clients,
+        s,
+        (rate, size, a.duration),
+        &format!("{l} reconnections"),
+    )
+    .await;
     log_line(&format!("reconnect storm: {l} clients at once"));
     let (done_tx, done_rx) = channel::unbounded();
     for i in c..c + l {
