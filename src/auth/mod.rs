@@ -99,7 +99,7 @@ pub async fn succeed(app: &Rc<App>, session: &Rc<Session>, user_id: &str, new_us
         }
     }
     if first && !invisible {
-        app.broadcast(Target::All, &brief);
+        app.hub.announce(&brief);
     }
     let welcome = &app.config.welcome;
     if new_user && welcome.enabled {
@@ -147,10 +147,9 @@ pub fn disconnected(app: &App, session: &Session) {
             }
         };
         if !invisible {
-            app.broadcast(
-                Target::All,
-                &encode(&json!({"cmd": "user_disconnect", "username": username})),
-            );
+            app.hub.announce(&encode(
+                &json!({"cmd": "user_disconnect", "username": username}),
+            ));
         }
     }
 }

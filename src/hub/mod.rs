@@ -300,6 +300,16 @@ impl Hub {
         }
     }
 
+    /// Queues a presence announcement (`user_connect`, `user_disconnect`) for every
+    /// authenticated connection: it may wait a moment for company ([`Outgoing::Presence`]).
+    pub fn announce(&self, packet: &Encoded) {
+        for s in self.sessions.borrow().values() {
+            if s.is_authenticated() {
+                s.push(Outgoing::Presence(packet.clone()));
+            }
+        }
+    }
+
     /// Routes a command's reply: to the sender alone, or to the others first and then the
     /// sender. Only the sender's copy carries `listener`.
     pub fn reply(

@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use async_tungstenite::tungstenite::Bytes;
 
@@ -27,6 +28,11 @@ use crate::protocol::Encoded;
 pub enum Outgoing {
     /// A packet: written as one text frame.
     Text(Encoded),
+    /// A presence announcement (`user_connect`, `user_disconnect`): a text frame that may wait
+    /// up to [`PRESENCE_WAIT`] for company, so that a burst of them (every login of a
+    /// reconnect storm is announced to everyone) costs each client a few writes instead of
+    /// one per login. It keeps its place in the queue: anything queued behind it waits for it.
+    Presence(Encoded),
     /// A WebSocket ping frame (liveness; browsers answer it by themselves).
     Ping,
     /// Frames the WebSocket reader produced itself (pong and close replies), as bytes.
@@ -38,12 +44,16 @@ pub enum Outgoing {
 impl Outgoing {
     fn cost(&self) -> usize {
         match self {
-            Outgoing::Text(t) => t.len(),
+            Outgoing::Text(t) | Outgoing::Presence(t) => t.len(),
             Outgoing::Raw(b) => b.len(),
             _ => 16,
         }
     }
 }
+
+/// How long a presence announcement may wait for other packets to share its write. Long enough
+/// to gather a storm's logins, too short for anyone to see the difference.
+pub const PRESENCE_WAIT: Duration = Duration::from_millis(25);
 
 /// Queue slots kept after a burst has drained (more are allocated while needed).
 const KEEP_SLOTS: usize = 8;
@@ -75,11 +85,16 @@ pub enum PushError {
 struct Inner {
     queue: VecDeque<Outgoing>,
     bytes: usize,
+    /// Queued items that are not [`Outgoing::Presence`].
+    urgent: usize,
     max_packets: usize,
     max_bytes: usize,
     closing: bool,
     killed: Option<&'static str>,
     writer: Option<Waker>,
+    /// The writer, holding back a presence announcement until something urgent is queued
+    /// ([`Outbox::urgent_queued`]).
+    company: Option<Waker>,
     watcher: Option<Waker>,
     /// Waits for a close frame to be queued (or the kill): see [`Outbox::closing`].
     closer: Option<Waker>,
@@ -106,6 +121,9 @@ impl Inner {
 
     /// Wakes the tasks that wait for the end (close queued or killed).
     fn wake_closer(&mut self) {
+        if let Some(w) = self.company.take() {
+            w.wake();
+        }
         if let Some(w) = self.closer.take() {
             w.wake();
         }
@@ -127,11 +145,13 @@ impl Outbox {
             inner: RefCell::new(Inner {
                 queue: VecDeque::new(),
                 bytes: 0,
+                urgent: 0,
                 max_packets,
                 max_bytes,
                 closing: false,
                 killed: None,
                 writer: None,
+                company: None,
                 watcher: None,
                 closer: None,
                 reader: None,
@@ -155,10 +175,17 @@ impl Outbox {
             return Err(PushError::SlowConsumer);
         }
         inner.closing = matches!(item, Outgoing::Close(..));
+        let urgent = !matches!(item, Outgoing::Presence(_));
         inner.bytes += cost;
         inner.queue.push_back(item);
         if let Some(w) = inner.writer.take() {
             w.wake();
+        }
+        if urgent {
+            inner.urgent += 1;
+            if let Some(w) = inner.company.take() {
+                w.wake();
+            }
         }
         if inner.closing {
             inner.wake_closer();
@@ -173,6 +200,7 @@ impl Outbox {
             inner.killed = Some(reason);
             inner.queue.clear();
             inner.bytes = 0;
+            inner.urgent = 0;
             if let Some(w) = inner.watcher.take() {
                 w.wake();
             }
@@ -192,6 +220,9 @@ impl Outbox {
     fn pop(inner: &mut Inner) -> Option<Outgoing> {
         let item = inner.queue.pop_front()?;
         inner.bytes -= item.cost();
+        if !matches!(item, Outgoing::Presence(_)) {
+            inner.urgent -= 1;
+        }
         if inner.queue.is_empty() && inner.queue.capacity() > KEEP_SLOTS {
             // A burst (e.g. a presence storm) must not leave every idle connection holding
             // a large queue.
@@ -255,6 +286,20 @@ impl Outbox {
                 return Poll::Ready(());
             }
             inner.closer = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Resolves once an item other than a presence announcement is queued, or the
+    /// connection is ending: the writer's signal to stop holding a presence announcement back.
+    pub async fn urgent_queued(&self) {
+        poll_fn(|cx| {
+            let mut inner = self.inner.borrow_mut();
+            if inner.urgent > 0 || inner.ended() {
+                return Poll::Ready(());
+            }
+            inner.company = Some(cx.waker().clone());
             Poll::Pending
         })
         .await
@@ -385,6 +430,35 @@ mod tests {
         assert!(!ready_now(o.readable()));
         o.push(Outgoing::Close(1000, "")).unwrap();
         assert!(ready_now(o.readable()), "closing: nothing more to wait for");
+    }
+
+    #[test]
+    fn presence_waits_for_company_until_something_urgent_or_the_end() {
+        let presence = || Outgoing::Presence(Utf8Bytes::from_static("p"));
+        let o = Outbox::new(8, 1000);
+        assert!(!ready_now(o.urgent_queued()), "empty");
+        o.push(presence()).unwrap();
+        o.push(presence()).unwrap();
+        assert!(!ready_now(o.urgent_queued()), "only presence queued");
+        o.push(text("m")).unwrap();
+        assert!(ready_now(o.urgent_queued()), "a message is queued");
+        let order: Vec<bool> = std::iter::from_fn(|| o.try_next())
+            .map(|i| matches!(i, Outgoing::Presence(_)))
+            .collect();
+        assert_eq!(order, [true, true, false], "presence keeps its place");
+        assert!(!ready_now(o.urgent_queued()), "the message has been taken");
+        o.push(presence()).unwrap();
+        o.push(Outgoing::Ping).unwrap();
+        assert!(ready_now(o.urgent_queued()), "a ping is urgent too");
+        o.try_next();
+        o.try_next();
+        o.push(presence()).unwrap();
+        o.kill("gone");
+        assert!(ready_now(o.urgent_queued()), "killed");
+        let o = Outbox::new(8, 1000);
+        o.push(presence()).unwrap();
+        o.push(Outgoing::Close(1000, "bye")).unwrap();
+        assert!(ready_now(o.urgent_queued()), "closing");
     }
 
     #[test]

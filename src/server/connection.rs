@@ -49,7 +49,7 @@ use super::{
 };
 use crate::app::App;
 use crate::hub::Session;
-use crate::hub::outbox::Outgoing;
+use crate::hub::outbox::{Outgoing, PRESENCE_WAIT};
 use crate::protocol::encode;
 use crate::tls::Tls;
 
@@ -498,7 +498,16 @@ async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin
             // Killed: say why (resolves at once).
             return Ended::Other(Cow::Borrowed(session.outbox.killed().await));
         };
+        let presence = matches!(first, Outgoing::Presence(_));
         batch.push(first);
+        if presence && session.outbox.queued() + 1 < frames::BATCH {
+            // A presence announcement waits a moment for company (see Outgoing::Presence),
+            // unless something urgent is queued or comes meanwhile.
+            futures_lite::future::or(session.outbox.urgent_queued(), async {
+                smol::Timer::after(PRESENCE_WAIT).await;
+            })
+            .await;
+        }
         // Let the other ready tasks run first, when that pays: frames they queue for this
         // connection go out in the same system call.
         let waiting = session.outbox.queued();

@@ -78,7 +78,7 @@ pub async fn write_batch<W: AsyncWrite + Unpin>(
             for item in batch {
                 let mut head = [0u8; 10];
                 let (n, body): (usize, &[u8]) = match item {
-                    Outgoing::Text(text) => {
+                    Outgoing::Text(text) | Outgoing::Presence(text) => {
                         (header(OP_TEXT, text.len(), &mut head), text.as_bytes())
                     }
                     Outgoing::Ping => (header(OP_PING, 0, &mut head), &[]),
