@@ -23,7 +23,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::Message as WsMessage;
@@ -271,6 +271,29 @@ async fn reconnect(
     Ok((arrival, spawn_reader(&ctx, ws, i, false, None, None)))
 }
 
+/// The executor the reconnecting devices run on, with `threads` threads of its own. On the
+/// chatters' executor their 500 upgrades at once would queue in front of the chatters' readers,
+/// and the tool's own delay would show up as the chatters' latency; real devices do not share
+/// a run queue with each other.
+fn devices(threads: usize) -> &'static Executor<'static> {
+    static DEVICES: OnceLock<&'static Executor<'static>> = OnceLock::new();
+    DEVICES.get_or_init(|| {
+        let ex: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
+        for i in 0..threads.max(1) {
+            let spawned = std::thread::Builder::new()
+                .name(format!("loadgen-devices-{i}"))
+                .stack_size(1 << 20)
+                .spawn(move || smol::block_on(ex.run(std::future::pending::<()>())));
+            if let Err(e) = spawned {
+                log_line(&format!(
+                    "cannot start a thread for the reconnecting devices: {e}"
+                ));
+            }
+        }
+        ex
+    })
+}
+
 /// The `messages_get` reply holds the newest page of `general`.
 fn check_history(reply: &str, expected: usize) -> Result<(), String> {
     let v: Value = serde_json::from_str(reply).map_err(|e| format!("messages_get: {e}"))?;
@@ -324,7 +347,7 @@ pub async fn mode_storm(ctx: Arc<Ctx>, a: &Args, startup: Startup) -> Result<Val
             let k = ((i - c) % a.addresses) as u32 + 2;
             IpAddr::V4(Ipv4Addr::from(0x7f00_0000 | k))
         });
-        ctx.ex
+        devices(a.threads)
             .spawn(async move {
                 let r = reconnect(ctx2, i, t_storm, history, source).await;
                 let _ = done.send(r).await;
