@@ -155,7 +155,14 @@ impl Db {
 
     /// Starts a read transaction: the queries that follow see one snapshot.
     pub fn begin_read(&self) -> Result<()> {
-        self.conn.execute_batch("BEGIN DEFERRED")?;
+        self.run("BEGIN DEFERRED")
+    }
+
+    /// Runs a statement that returns no rows, prepared once per connection: the storage
+    /// thread runs `BEGIN`, `SAVEPOINT`, `RELEASE` and `COMMIT` for every message, and
+    /// parsing them each time cost ~4 400 instructions per message (of ~350 000).
+    fn run(&self, sql: &str) -> Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
         Ok(())
     }
 
@@ -166,17 +173,15 @@ impl Db {
 
     /// Starts a write transaction (the storage thread groups many jobs into one).
     pub fn begin(&self) -> Result<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(())
+        self.run("BEGIN IMMEDIATE")
     }
 
     pub fn commit(&self) -> Result<()> {
-        self.conn.execute_batch("COMMIT")?;
-        Ok(())
+        self.run("COMMIT")
     }
 
     pub fn rollback(&self) {
-        let _ = self.conn.execute_batch("ROLLBACK");
+        let _ = self.run("ROLLBACK");
     }
 
     /// Copies the WAL of the database in `data_dir` into the database file and empties it,
@@ -192,16 +197,14 @@ impl Db {
     }
 
     pub fn savepoint(&self) -> Result<()> {
-        self.conn.execute_batch("SAVEPOINT job")?;
-        Ok(())
+        self.run("SAVEPOINT job")
     }
 
     pub fn release(&self, keep: bool) -> Result<()> {
         if !keep {
-            self.conn.execute_batch("ROLLBACK TO job")?;
+            self.run("ROLLBACK TO job")?;
         }
-        self.conn.execute_batch("RELEASE job")?;
-        Ok(())
+        self.run("RELEASE job")
     }
 
     /// Changes whenever another process (the admin command line) commits.

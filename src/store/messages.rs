@@ -67,7 +67,7 @@ impl Db {
                 serde_json::to_string(&m.extra)?
             ])?;
         if n > 0 {
-            mentions::record(self.conn(), self.conn().last_insert_rowid(), m)?;
+            mentions::record_new(self.conn(), self.conn().last_insert_rowid(), m)?;
         }
         Ok(n > 0)
     }
