@@ -7,11 +7,15 @@
 //!
 //! ```text
 //! cargo run --release --example history_bench -- --messages N [--dir DIR] [--runs R]
+//!     [--commit-every K] [--fts light|positions]
 //! ```
 //!
 //! The store (N messages in `general`, 1 in 1000 mentioning `@bob`, 1 in 20 a reply, to
 //! him in 1 of 50) is built in DIR (default `/tmp/history-N`) if it is not there yet, through
-//! `Db::insert_message` in batches of 10 000, as the importer does.
+//! `Db::insert_message` in transactions of K messages (default 10 000, as the importer
+//! does; 1 is what the server does at a chat's pace, and leaves FTS5 a segment per message
+//! to merge), with the index a new store gets (`light`, schema::LIGHT_FTS) or migration 8's
+//! with positions (`positions`, what a store that had history before schema 9 keeps).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,7 +60,20 @@ const WORDS: &[&str] = &[
     "test",
 ];
 
-fn build(dir: &Path, n: usize) {
+/// Migration 8's trigram index, for `--fts positions`: what a store that had history
+/// before schema 9 keeps (a new store gets schema::LIGHT_FTS).
+const MIGRATION_8_FTS: &str = "DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        content, content = 'messages', content_rowid = 'seq', tokenize = 'trigram'
+    );";
+
+fn build(dir: &Path, n: usize, commit_every: usize, positions: bool) {
+    if positions {
+        drop(Db::open(dir, SyncMode::Normal).expect("open"));
+        rusqlite::Connection::open(dir.join("originchats.sqlite3"))
+            .and_then(|c| c.execute_batch(MIGRATION_8_FTS))
+            .expect("migration 8's index");
+    }
     let db = Db::open(dir, SyncMode::Normal).expect("open");
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = |k: usize| {
@@ -66,9 +83,9 @@ fn build(dir: &Path, n: usize) {
         (state % k as u64) as usize
     };
     let started = Instant::now();
-    for batch in 0..n.div_ceil(10_000) {
+    for batch in 0..n.div_ceil(commit_every) {
         db.begin().expect("begin");
-        for i in batch * 10_000..((batch + 1) * 10_000).min(n) {
+        for i in batch * commit_every..((batch + 1) * commit_every).min(n) {
             let words: Vec<&str> = (0..4 + next(8)).map(|_| WORDS[next(WORDS.len())]).collect();
             let mut content = words.join(" ");
             if next(1000) == 0 {
@@ -189,18 +206,21 @@ fn stalled_read(store: &Store, heavy: fn(&Db) -> usize, heavy_jobs: usize) -> f6
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut n, mut dir, mut runs) = (1_000_000usize, None, 5usize);
+    let (mut commit_every, mut positions) = (10_000usize, false);
     while let Some(a) = args.next() {
         let v = args.next().expect("a value after each option");
         match a.as_str() {
             "--messages" => n = v.parse().expect("--messages N"),
             "--dir" => dir = Some(PathBuf::from(v)),
             "--runs" => runs = v.parse().expect("--runs R"),
+            "--commit-every" => commit_every = v.parse().expect("--commit-every K"),
+            "--fts" => positions = v == "positions",
             _ => panic!("unknown option {a}"),
         }
     }
     let dir = dir.unwrap_or_else(|| PathBuf::from(format!("/tmp/history-{n}")));
     if !dir.join("originchats.sqlite3").exists() {
-        build(&dir, n);
+        build(&dir, n, commit_every.max(1), positions);
     }
     let db = Db::open(&dir, SyncMode::Normal).expect("open");
     let raw = rusqlite::Connection::open(dir.join("originchats.sqlite3")).expect("open raw");

@@ -1,7 +1,8 @@
 //! The history indexes of migration 8 (`messages_fts`, `message_buckets`, `mentions`)
 //! against plain scans of `messages` on a random history: search results, pings, indexes
-//! and pages must be the same, after edits and deletes, and for a store migrated from
-//! version 7.
+//! and pages must be the same, after edits and deletes, for a store migrated from
+//! version 7 and for both kinds of `messages_fts` (migration 8's, and migration 9's for a
+//! store without history).
 
 use rusqlite::{Connection, params};
 use serde_json::json;
@@ -116,6 +117,11 @@ fn check_same_as_scans(db: &Db, rng: &mut Rng) {
         "-",
         "\"quoted\"",
         "m1 ",
+        // Trigrams that are all in many messages, but seldom in this order: a search
+        // without positions finds those messages and must drop them.
+        "world hello",
+        "ld he",
+        "bob @bob",
     ];
     for channel in ["general", "other"] {
         for q in queries {
@@ -206,6 +212,7 @@ fn churn(db: &Db, rng: &mut Rng, all: &[Message]) {
 fn indexed_reads_answer_like_the_scans() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), SyncMode::Normal).unwrap();
+    assert!(!db.fts_positions(), "a new store gets the light index");
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let all = fill(&db, &mut rng, 3000);
     check_same_as_scans(&db, &mut rng);
@@ -274,7 +281,97 @@ fn a_version_7_store_is_indexed_by_the_migration() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, MIGRATIONS.len());
+    assert!(
+        db.fts_positions(),
+        "a store with history keeps migration 8's index"
+    );
     let hits = db.search("general", "hello", 5000).unwrap();
     assert!(hits.len() > 100, "the migration indexed the old messages");
     check_same_as_scans(&db, &mut rng);
+}
+
+/// Makes a store at schema 8 (as the server made them before migration 9) with `n`
+/// random messages.
+fn version_8_store(dir: &std::path::Path, rng: &mut Rng, n: usize) {
+    let mut conn = Connection::open(dir.join(super::db::DB_FILE)).unwrap();
+    let tx = conn.transaction().unwrap();
+    for sql in &MIGRATIONS[..8] {
+        tx.execute_batch(sql).unwrap();
+    }
+    tx.pragma_update(None, "user_version", 8).unwrap();
+    tx.commit().unwrap();
+    drop(conn);
+    // Db::open would migrate it: insert as the store did at schema 8, without Db.
+    let conn = Connection::open(dir.join(super::db::DB_FILE)).unwrap();
+    for i in 0..n {
+        let m = random_message(rng, i);
+        conn.execute(
+            "INSERT INTO messages (channel, id, user_id, content, timestamp, reply_to, reply_user, extra)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                m.channel,
+                m.id,
+                m.user_id,
+                m.content,
+                m.timestamp,
+                m.reply_to(),
+                m.reply_user(),
+                serde_json::to_string(&m.extra).unwrap()
+            ],
+        )
+        .unwrap();
+        super::mentions::record_new(&conn, conn.last_insert_rowid(), &m).unwrap();
+    }
+}
+
+fn fts_sql(db: &Db) -> String {
+    db.conn()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn migration_9_lightens_the_index_of_a_store_without_history_only() {
+    let mut rng = Rng(0xdead_beef_1234_5678);
+    // With history: the index and its data stay as they were (no re-indexing at start-up).
+    let kept = tempfile::tempdir().unwrap();
+    version_8_store(kept.path(), &mut rng, 1500);
+    let before: i64 = Connection::open(kept.path().join(super::db::DB_FILE))
+        .unwrap()
+        .query_row("SELECT count(*) FROM messages_fts_data", [], |r| r.get(0))
+        .unwrap();
+    let db = Db::open(kept.path(), SyncMode::Normal).unwrap();
+    assert!(db.fts_positions());
+    assert!(!fts_sql(&db).contains("detail"), "{}", fts_sql(&db));
+    let after: i64 = db
+        .conn()
+        .query_row("SELECT count(*) FROM messages_fts_data", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(before, after);
+    assert!(Db::open_reader(kept.path()).unwrap().fts_positions());
+    fill(&db, &mut rng, 500);
+    check_same_as_scans(&db, &mut rng);
+
+    // Without: the light index, which the triggers keep from then on.
+    let empty = tempfile::tempdir().unwrap();
+    version_8_store(empty.path(), &mut rng, 0);
+    let db = Db::open(empty.path(), SyncMode::Normal).unwrap();
+    assert!(!db.fts_positions());
+    assert!(fts_sql(&db).contains("detail = 'none'"));
+    assert!(!Db::open_reader(empty.path()).unwrap().fts_positions());
+    let all = fill(&db, &mut rng, 2000);
+    check_same_as_scans(&db, &mut rng);
+    churn(&db, &mut rng, &all);
+    check_same_as_scans(&db, &mut rng);
+    // Opened again, it stays as it is.
+    drop(db);
+    assert!(
+        !Db::open(empty.path(), SyncMode::Normal)
+            .unwrap()
+            .fts_positions()
+    );
 }

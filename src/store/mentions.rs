@@ -72,6 +72,12 @@ pub fn indexable(name: &str) -> bool {
 pub fn record(conn: &Connection, seq: i64, m: &Message) -> Result<()> {
     conn.prepare_cached("DELETE FROM mentions WHERE seq = ?1")?
         .execute(params![seq])?;
+    record_new(conn, seq, m)
+}
+
+/// Records who message `seq`, just inserted, may ping: a new seq has no rows yet (seqs
+/// are never reused: `messages.seq` is AUTOINCREMENT), so there is nothing to replace.
+pub fn record_new(conn: &Connection, seq: i64, m: &Message) -> Result<()> {
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO mentions (kind, name, seq, channel, timestamp)
          VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -36,6 +36,35 @@ fn finish((mut m, extra): (Message, String)) -> Result<Message> {
     Ok(m)
 }
 
+/// Trigrams asked for at most by a search without positions: the messages holding the
+/// first 32 distinct trigrams of a longer query are few already, and each is checked.
+const MAX_TRIGRAMS: usize = 32;
+
+/// `text` as one FTS5 string (a phrase of its trigrams).
+fn fts_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// An FTS5 query for the messages that hold every trigram of `query` (at least 3
+/// characters), in any order: `"abc" AND "bcd" AND …`. Each string of 3 characters is
+/// one trigram to the tokenizer, which folds its case as it did the content's.
+fn all_trigrams(query: &str) -> String {
+    let starts: Vec<usize> = query.char_indices().map(|(i, _)| i).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut parts = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 3).copied().unwrap_or(query.len());
+        if k + 3 > starts.len() || parts.len() == MAX_TRIGRAMS {
+            break;
+        }
+        let trigram = &query[start..end];
+        if seen.insert(trigram) {
+            parts.push(fts_string(trigram));
+        }
+    }
+    parts.join(" AND ")
+}
+
 impl Db {
     fn query_messages(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Message>> {
         let mut stmt = self.conn().prepare_cached(sql)?;
@@ -67,7 +96,7 @@ impl Db {
                 serde_json::to_string(&m.extra)?
             ])?;
         if n > 0 {
-            mentions::record(self.conn(), self.conn().last_insert_rowid(), m)?;
+            mentions::record_new(self.conn(), self.conn().last_insert_rowid(), m)?;
         }
         Ok(n > 0)
     }
@@ -282,14 +311,22 @@ impl Db {
 
     /// Messages whose content contains `query` (case-insensitive), newest first, at most
     /// `limit`. A query of 3 characters or more is looked up in the trigram index
-    /// (`messages_fts`); each hit is checked with the same lower-cased comparison as the
-    /// scan, so the index only narrows. Shorter queries have no trigram: they scan.
+    /// (`messages_fts`): as one phrase where the index keeps positions (migration 8's
+    /// table), else as all of its trigrams, anywhere in the message ([`LIGHT_FTS`]). Each
+    /// hit is checked with the same lower-cased comparison as the scan, so the index only
+    /// narrows. Shorter queries have no trigram: they scan.
+    ///
+    /// [`LIGHT_FTS`]: super::schema::LIGHT_FTS
     pub fn search(&self, channel: &str, query: &str, limit: usize) -> Result<Vec<Message>> {
         if query.chars().count() < 3 {
             return self.search_scan(channel, query, limit);
         }
         let needle = query.to_lowercase();
-        let phrase = format!("\"{}\"", query.replace('"', "\"\""));
+        let phrase = if self.fts_positions() {
+            fts_string(query)
+        } else {
+            all_trigrams(query)
+        };
         let sql = "SELECT m.id, m.channel, m.user_id, m.content, m.timestamp, m.extra
              FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
              WHERE messages_fts MATCH ?1 AND m.channel = ?2 ORDER BY messages_fts.rowid DESC";
@@ -431,5 +468,27 @@ impl Db {
             Some(i) => Ok((total - i - 1, total)),
             None => Ok((total, total)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_without_positions_asks_for_each_distinct_trigram_once() {
+        assert_eq!(all_trigrams("abc"), r#""abc""#);
+        assert_eq!(all_trigrams("abcab"), r#""abc" AND "bca" AND "cab""#);
+        assert_eq!(all_trigrams("aaaa"), r#""aaa""#);
+        assert_eq!(all_trigrams("a\"bc"), r#""a""b" AND """bc""#);
+        assert_eq!(all_trigrams("日本語だ"), r#""日本語" AND "本語だ""#);
+        // 98 distinct trigrams.
+        let long: String = (0..100)
+            .filter_map(|i| char::from_u32(0x4e00 + i))
+            .collect();
+        assert_eq!(
+            all_trigrams(&long).matches(" AND ").count(),
+            MAX_TRIGRAMS - 1
+        );
     }
 }

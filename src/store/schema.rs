@@ -237,4 +237,30 @@ pub const MIGRATIONS: &[&str] = &[
         UPDATE mentions SET channel = new.channel WHERE seq = new.seq;
     END;
     "#,
+    // 9: a store without any message yet (a new one, the importer's) gets the cheaper
+    // trigram index of [`LIGHT_FTS`] instead of migration 8's; one with history keeps its
+    // own (re-indexing it would rewrite the whole index at start-up). Done by Db::migrate's
+    // Rust step: whether there is history is not for SQL to decide here.
+    "-- see schema::LIGHT_FTS",
 ];
+
+/// The version whose Rust step puts [`LIGHT_FTS`] in place of migration 8's index.
+pub const LIGHT_FTS_VERSION: usize = 9;
+
+/// `messages_fts` for a store that has no message yet (migration 9): the same trigram
+/// index of `content`, kept by the same triggers of migration 8, without the positions of
+/// each trigram (`detail = 'none'`) and without the per-message token counts (`columnsize
+/// = 0`, used only for ranking, which search does not do). A query then finds the messages
+/// holding all its trigrams, anywhere (a superset of those holding the substring), which
+/// search checks one by one anyway ([`crate::store::Db::search`]). Each message is its own
+/// commit at a chat's pace, so FTS5 writes each one as a new segment and merges it later:
+/// without positions and counts that costs ~5 % fewer instructions per stored message
+/// with the load tool's content and ~15 % fewer with chat-like words (BENCHMARKS.md,
+/// "Instructions per delivered frame").
+pub const LIGHT_FTS: &str = r#"
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        content, content = 'messages', content_rowid = 'seq', tokenize = 'trigram',
+        detail = 'none', columnsize = 0
+    );
+"#;

@@ -70,15 +70,25 @@ fn run_batch(
     batch: &mut Vec<Job>,
     done: &mut Vec<(Finish, Result<(), StoreError>)>,
 ) -> Result<(), StoreError> {
+    // A job alone in its batch (the usual case at a chat's pace) runs without a savepoint:
+    // if it fails, rolling the transaction back undoes it alone. A savepoint makes SQLite
+    // copy every page the job changes into its sub-journal first.
+    let alone = batch.len() == 1;
+    let mut undo = false;
     let mut jobs = batch.drain(..);
     if let Err(e) = db.begin() {
         refuse(db, jobs, done);
         return Err(e);
     }
     while let Some(job) = jobs.next() {
-        let savepoint = db.savepoint();
+        let savepoint = if alone { Ok(()) } else { db.savepoint() };
         let (ok, finish) = job(db);
-        let released = savepoint.and_then(|_| db.release(ok));
+        let released = if alone {
+            undo = !ok;
+            Ok(())
+        } else {
+            savepoint.and_then(|_| db.release(ok))
+        };
         let cause = released.clone().err();
         done.push((finish, released));
         if db.conn().is_autocommit() {
@@ -86,6 +96,10 @@ fn run_batch(
             refuse(db, jobs, done);
             return Err(cause.unwrap_or(StoreError::Corrupt("SQLite rolled the transaction back")));
         }
+    }
+    if undo {
+        db.rollback();
+        return Ok(());
     }
     db.commit().inspect_err(|_| db.rollback())
 }
@@ -194,6 +208,35 @@ mod tests {
             });
             (wrote.is_ok(), finish)
         })
+    }
+
+    #[test]
+    fn a_failed_job_alone_in_its_batch_keeps_nothing_and_the_next_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), SyncMode::Normal).unwrap();
+        let (tx, rx) = mpsc::channel();
+        // It writes, then fails (as a job whose second statement hits a constraint).
+        let answers = tx.clone();
+        let failing: Job = Box::new(move |db: &Db| {
+            db.set_setting("half", &json!(true)).unwrap();
+            let finish: Finish = Box::new(move |answer: Result<(), StoreError>| {
+                let _ = answers.send(("half", answer.is_ok()));
+            });
+            (false, finish)
+        });
+        let mut done = Vec::new();
+        assert!(run_batch(&db, &mut vec![failing], &mut done).is_ok());
+        assert!(db.conn().is_autocommit(), "no transaction left open");
+        assert_eq!(db.setting("half").unwrap(), None);
+        assert!(run_batch(&db, &mut vec![job("d", "", &tx)], &mut done).is_ok());
+        for (finish, released) in done.drain(..) {
+            finish(released);
+        }
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            [("half", true), ("d", true)]
+        );
+        assert_eq!(db.setting("d").unwrap(), Some(json!(true)));
     }
 
     #[test]
