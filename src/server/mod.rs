@@ -360,13 +360,18 @@ async fn accept_loop(
         let stream = smol::net::TcpStream::from(stream);
         open.set(open.get() + 1);
         let guard = (Counted(open.clone()), per_host);
-        let app = app.clone();
-        let tls = tls.clone();
+        // Boxed, and freed once the request is answered or upgraded: a WebSocket
+        // connection's task then keeps only the WebSocket connection's own state.
+        let opening = Box::pin(connection::serve(app.clone(), stream, peer, tls.clone()));
         ex.spawn(async move {
             let _guard = guard;
-            let served = AssertUnwindSafe(connection::serve(app, stream, peer, tls))
-                .catch_unwind()
-                .await;
+            let served = AssertUnwindSafe(async move {
+                if let Some(connected) = opening.await {
+                    connected.await;
+                }
+            })
+            .catch_unwind()
+            .await;
             if served.is_err() {
                 log::error!("a connection handler from {peer} panicked; the connection was closed, the server goes on");
             }
