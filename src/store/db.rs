@@ -259,12 +259,16 @@ impl Db {
         let mut users = Vec::new();
         for row in rows {
             let (id, username, nickname, password_hash, roles, status, pfp_url) = row?;
+            let mut roles: Vec<String> = serde_json::from_str(&roles)?;
+            // Kept for as long as the account exists: without the room for four that the
+            // parser reserved (72 bytes per account).
+            roles.shrink_to_fit();
             users.push(User {
                 id,
                 username,
                 nickname,
                 password_hash,
-                roles: serde_json::from_str(&roles)?,
+                roles,
                 status: serde_json::from_str::<Status>(&status).unwrap_or_default(),
                 pfp_url,
             });

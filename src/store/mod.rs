@@ -41,8 +41,9 @@ use smol::channel::{Receiver, Sender, bounded};
 pub use db::Db;
 pub use error::StoreError;
 
-/// Jobs waiting at most; senders wait (asynchronously) beyond that.
-const QUEUE: usize = 1024;
+/// Jobs waiting at most; senders wait (asynchronously) beyond that. Each queue keeps room
+/// for this many from the start (24 bytes each): as many as a batch takes.
+const QUEUE: usize = BATCH;
 /// Jobs in one transaction at most.
 const BATCH: usize = 256;
 
