@@ -42,10 +42,13 @@ pub struct Directory {
 
 impl Directory {
     pub fn new(users: Vec<User>, roles: Roles, channels: Vec<Channel>) -> Directory {
+        // Sized once: growing by doubling would leave the start-up heap with the freed
+        // smaller tables in between what stays.
         let mut d = Directory {
+            users: IndexMap::with_capacity(users.len()),
+            by_name: HashMap::with_capacity(users.len()),
             roles,
             channels,
-            ..Directory::default()
         };
         for u in users {
             d.put_user(u);

@@ -50,8 +50,8 @@ pub use error::ServerError;
 use per_address::PerAddress;
 use transport::Refusal;
 
-/// Reader threads (each with its own read-only connection and 512 KiB page cache): a
-/// heavy read keeps one, the others keep answering everyone's history.
+/// Reader threads (each with its own read-only connection and 512 KiB page cache, open
+/// while reads come): a heavy read keeps one, the others keep answering everyone's history.
 const READERS: usize = 3;
 
 /// Checks and opens the store in `data_dir`, listens, and serves until SIGTERM or SIGINT
@@ -90,8 +90,15 @@ pub fn run(
         Ok(_) => serde_json::Map::new(),
         Err(e) => return Err(ServerError::ReadDatabase(e)),
     };
-    let readers = Db::open_readers(data_dir, READERS).map_err(ServerError::OpenReader)?;
-    let store = Store::start_with_readers(db, readers).map_err(ServerError::StorageThread)?;
+    // The directory load read every account's page: nothing needs them cached now.
+    if let Err(e) = db.release_memory() {
+        log::debug!("cannot shrink the write connection's cache: {e}");
+    }
+    // The reader threads open their connections when reads come: one is opened here so
+    // that a database that cannot be read refuses to start.
+    drop(Db::open_reader(data_dir).map_err(ServerError::OpenReader)?);
+    let store = Store::start_with_lazy_readers(db, data_dir, READERS)
+        .map_err(ServerError::StorageThread)?;
     let tls = Tls::start(&config.tls, data_dir).map_err(ServerError::Tls)?;
     let addr = config.listen_addr();
     let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
@@ -136,6 +143,9 @@ pub fn run(
         ),
         None => log::info!("TLS is off (tls.mode): plain ws:// and http:// only"),
     }
+    // What the start-up work freed (the check, the schema parses, the directory load's
+    // pages) goes back to the system before the first client comes.
+    crate::memory::trim();
     on_listening(local);
 
     let ex = Rc::new(LocalExecutor::new());
@@ -350,13 +360,18 @@ async fn accept_loop(
         let stream = smol::net::TcpStream::from(stream);
         open.set(open.get() + 1);
         let guard = (Counted(open.clone()), per_host);
-        let app = app.clone();
-        let tls = tls.clone();
+        // Boxed, and freed once the request is answered or upgraded: a WebSocket
+        // connection's task then keeps only the WebSocket connection's own state.
+        let opening = Box::pin(connection::serve(app.clone(), stream, peer, tls.clone()));
         ex.spawn(async move {
             let _guard = guard;
-            let served = AssertUnwindSafe(connection::serve(app, stream, peer, tls))
-                .catch_unwind()
-                .await;
+            let served = AssertUnwindSafe(async move {
+                if let Some(connected) = opening.await {
+                    connected.await;
+                }
+            })
+            .catch_unwind()
+            .await;
             if served.is_err() {
                 log::error!("a connection handler from {peer} panicked; the connection was closed, the server goes on");
             }

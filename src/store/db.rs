@@ -1,7 +1,7 @@
 //! Typed queries on the SQLite database. Synchronous: the server calls these on the
 //! storage thread only (see [`super::Store`]); the admin command line calls them directly.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
@@ -156,12 +156,16 @@ impl Db {
 
     /// Opens a second, read-only connection to the same database (for the reader thread).
     pub fn open_reader(data_dir: &Path) -> Result<Db> {
-        let path = data_dir.join(DB_FILE);
+        Db::open_reader_file(&data_dir.join(DB_FILE))
+    }
+
+    /// Like [`Db::open_reader`], given the database file itself.
+    pub(crate) fn open_reader_file(path: &Path) -> Result<Db> {
         let conn = Connection::open_with_flags(
-            &path,
+            path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::open("open database", &path, e))?;
+        .map_err(|e| StoreError::open("open database", path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         let fts_positions = fts_positions(&conn)?;
@@ -174,6 +178,23 @@ impl Db {
     /// Whether `messages_fts` keeps trigram positions (see [`Db::search`]).
     pub(crate) fn fts_positions(&self) -> bool {
         self.fts_positions
+    }
+
+    /// The database file this connection reads and writes (`None` for one in memory).
+    pub(crate) fn file(&self) -> Option<PathBuf> {
+        self.conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    }
+
+    /// Hands back what SQLite keeps cached for this connection and can read again: every
+    /// page of its page cache that is not in use (`PRAGMA shrink_memory`). The parsed
+    /// schema stays. For after start-up work whose pages nothing needs again soon (the
+    /// directory load reads every account).
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
     }
 
     /// Starts a read transaction: the queries that follow see one snapshot.
@@ -264,12 +285,16 @@ impl Db {
         let mut users = Vec::new();
         for row in rows {
             let (id, username, nickname, password_hash, roles, status, pfp_url) = row?;
+            let mut roles: Vec<String> = serde_json::from_str(&roles)?;
+            // Kept for as long as the account exists: without the room for four that the
+            // parser reserved (72 bytes per account).
+            roles.shrink_to_fit();
             users.push(User {
                 id,
                 username,
                 nickname,
                 password_hash,
-                roles: serde_json::from_str(&roles)?,
+                roles,
                 status: serde_json::from_str::<Status>(&status).unwrap_or_default(),
                 pfp_url,
             });

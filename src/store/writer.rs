@@ -37,8 +37,10 @@ pub(super) fn run(db: Db, rx: Receiver<Job>) {
         .conn()
         .path()
         .and_then(|p| Path::new(p).parent().map(Path::to_path_buf));
-    let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
-    let mut done: Vec<(Finish, Result<(), StoreError>)> = Vec::with_capacity(BATCH);
+    // Grown by the batches that need it (room for BATCH answers is 18 KiB that an idle
+    // server would keep).
+    let mut batch: Vec<Job> = Vec::new();
+    let mut done: Vec<(Finish, Result<(), StoreError>)> = Vec::new();
     let mut trouble: Option<DiskTrouble> = None;
     while let Ok(first) = rx.recv_blocking() {
         batch.push(first);
