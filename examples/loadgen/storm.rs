@@ -280,15 +280,12 @@ fn devices(threads: usize) -> &'static Executor<'static> {
     DEVICES.get_or_init(|| {
         let ex: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
         for i in 0..threads.max(1) {
-            let spawned = std::thread::Builder::new()
+            // As for the tool's own threads: without them the storm would never start.
+            std::thread::Builder::new()
                 .name(format!("loadgen-devices-{i}"))
                 .stack_size(1 << 20)
-                .spawn(move || smol::block_on(ex.run(std::future::pending::<()>())));
-            if let Err(e) = spawned {
-                log_line(&format!(
-                    "cannot start a thread for the reconnecting devices: {e}"
-                ));
-            }
+                .spawn(move || smol::block_on(ex.run(std::future::pending::<()>())))
+                .expect("a thread for the reconnecting devices");
         }
         ex
     })

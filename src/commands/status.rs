@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::users::{UserRequest, target};
 use super::{Ctx, Outcome, Reply, given};
-use crate::hub::Target;
 use crate::model::Status;
 use crate::protocol::errors::USER_NOT_FOUND;
 use crate::protocol::{Text, encode};
@@ -44,10 +43,9 @@ pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {
     ctx.session.invisible.set(invisible);
     if invisible {
         if !was_invisible {
-            ctx.app.broadcast(
-                Target::All,
-                &encode(&json!({"cmd": "user_disconnect", "username": user.username})),
-            );
+            ctx.app.hub.announce(&encode(
+                &json!({"cmd": "user_disconnect", "username": user.username}),
+            ));
         }
         // Only the sender learns of it: others must not see an invisible user.
         return Ok(Reply::to_sender(
@@ -56,10 +54,9 @@ pub async fn status_set(ctx: &Ctx<'_>) -> Outcome {
     }
     if was_invisible {
         let brief = user.brief_view(&ctx.app.dir().roles);
-        ctx.app.broadcast(
-            Target::All,
-            &encode(&json!({"cmd": "user_connect", "user": brief})),
-        );
+        ctx.app
+            .hub
+            .announce(&encode(&json!({"cmd": "user_connect", "user": brief})));
     }
     Ok(Reply::global(
         &json!({"cmd": "status_get", "username": user.username, "status": new, "global": true}),

@@ -285,13 +285,7 @@ impl Hub {
                     s.send(packet.clone());
                 }
             }
-            Target::All => {
-                for s in self.sessions.borrow().values() {
-                    if s.is_authenticated() {
-                        s.send(packet.clone());
-                    }
-                }
-            }
+            Target::All => self.each_authenticated(|s| s.send(packet.clone())),
             Target::User(user) => {
                 for s in self.sessions_of(user) {
                     s.send(packet.clone());
@@ -303,9 +297,13 @@ impl Hub {
     /// Queues a presence announcement (`user_connect`, `user_disconnect`) for every
     /// authenticated connection: it may wait a moment for company ([`Outgoing::Presence`]).
     pub fn announce(&self, packet: &Encoded) {
+        self.each_authenticated(|s| s.push(Outgoing::Presence(packet.clone())));
+    }
+
+    fn each_authenticated(&self, mut f: impl FnMut(&Session)) {
         for s in self.sessions.borrow().values() {
             if s.is_authenticated() {
-                s.push(Outgoing::Presence(packet.clone()));
+                f(s);
             }
         }
     }

@@ -256,22 +256,7 @@ fn a_version_7_store_is_indexed_by_the_migration() {
         }
         tx.pragma_update(None, "user_version", 7).unwrap();
         for i in 0..2500 {
-            let m = random_message(&mut rng, i);
-            tx.execute(
-                "INSERT INTO messages (channel, id, user_id, content, timestamp, reply_to, reply_user, extra)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    m.channel,
-                    m.id,
-                    m.user_id,
-                    m.content,
-                    m.timestamp,
-                    m.reply_to(),
-                    m.reply_user(),
-                    serde_json::to_string(&m.extra).unwrap()
-                ],
-            )
-            .unwrap();
+            insert_old_row(&tx, &random_message(&mut rng, i));
         }
         tx.commit().unwrap();
     }
@@ -290,6 +275,25 @@ fn a_version_7_store_is_indexed_by_the_migration() {
     check_same_as_scans(&db, &mut rng);
 }
 
+/// Inserts `m` as a store at an older schema did, without `Db` (which would migrate it).
+fn insert_old_row(conn: &Connection, m: &Message) {
+    conn.execute(
+        "INSERT INTO messages (channel, id, user_id, content, timestamp, reply_to, reply_user, extra)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            m.channel,
+            m.id,
+            m.user_id,
+            m.content,
+            m.timestamp,
+            m.reply_to(),
+            m.reply_user(),
+            serde_json::to_string(&m.extra).unwrap()
+        ],
+    )
+    .unwrap();
+}
+
 /// Makes a store at schema 8 (as the server made them before migration 9) with `n`
 /// random messages.
 fn version_8_store(dir: &std::path::Path, rng: &mut Rng, n: usize) {
@@ -305,21 +309,7 @@ fn version_8_store(dir: &std::path::Path, rng: &mut Rng, n: usize) {
     let conn = Connection::open(dir.join(super::db::DB_FILE)).unwrap();
     for i in 0..n {
         let m = random_message(rng, i);
-        conn.execute(
-            "INSERT INTO messages (channel, id, user_id, content, timestamp, reply_to, reply_user, extra)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                m.channel,
-                m.id,
-                m.user_id,
-                m.content,
-                m.timestamp,
-                m.reply_to(),
-                m.reply_user(),
-                serde_json::to_string(&m.extra).unwrap()
-            ],
-        )
-        .unwrap();
+        insert_old_row(&conn, &m);
         super::mentions::record_new(&conn, conn.last_insert_rowid(), &m).unwrap();
     }
 }

@@ -53,10 +53,10 @@ fn all_trigrams(query: &str) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut parts = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
-        let end = starts.get(k + 3).copied().unwrap_or(query.len());
         if k + 3 > starts.len() || parts.len() == MAX_TRIGRAMS {
             break;
         }
+        let end = starts.get(k + 3).copied().unwrap_or(query.len());
         let trigram = &query[start..end];
         if seen.insert(trigram) {
             parts.push(fts_string(trigram));
