@@ -43,4 +43,7 @@ echo "[cross/test] $(/usr/bin/cargo --version) / $(/usr/bin/rustc --version): te
 # tests/browser.rs needs a Chromium of the target's architecture, which Debian's x86_64
 # machine does not have: those tests return early (each prints why with --nocapture).
 echo "[cross/test] browser tests (tests/browser.rs) skip under qemu: no $t Chromium here"
-exec /usr/bin/cargo test --target "$t" "$@"
+# The library's, the binary's and the integration tests; not the examples (the load tool and
+# the benchmarks' stores hold no tests, and building them for the target under CI costs
+# minutes). Doc tests do not run for another target anyway.
+exec /usr/bin/cargo test --target "$t" --lib --bins --tests "$@"
