@@ -534,6 +534,10 @@ async fn watch(session: &Session) -> Reason {
 /// Writes whatever is queued, a batch per system call (plain: one vectored write from the
 /// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
 /// an error.
+/// Batch room a writer keeps between bursts: what a chat's pace fills (a `Vec`'s first
+/// allocation holds four).
+const BATCH_KEPT: usize = 4;
+
 async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin)) -> Ended {
     let mut batch: Vec<Outgoing> = Vec::new();
     let mut coalescing = Coalescing::default();
@@ -583,5 +587,10 @@ async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin
             Err(e) => return Ended::Other(format!("write failed: {e}").into()),
         }
         batch.clear();
+        if batch.capacity() > BATCH_KEPT && session.outbox.queued() == 0 {
+            // A burst (the presence storm of a reconnect) filled whole batches; an idle
+            // connection should not keep that room (1.3 KB) for the next one.
+            batch = Vec::new();
+        }
     }
 }

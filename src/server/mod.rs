@@ -357,6 +357,10 @@ async fn accept_loop(
             }
         };
         let _ = stream.get_ref().set_nodelay(true);
+        // Let every task that is ready run before taking the next connection: after a
+        // restart hundreds arrive at once, and starting them all in one go would queue their
+        // set-up ahead of the connected clients' messages.
+        smol::future::yield_now().await;
         let stream = smol::net::TcpStream::from(stream);
         open.set(open.get() + 1);
         let guard = (Counted(open.clone()), per_host);
