@@ -8,6 +8,13 @@ use originchats_server::{admin, cli, config, import, logger, server};
 fn main() -> ExitCode {
     originchats_server::memory::limit_arenas();
     logger::init();
+    let code = run();
+    // The log's writer thread may still hold the last lines.
+    logger::flush();
+    code
+}
+
+fn run() -> ExitCode {
     let args = match cli::parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(e) => {
