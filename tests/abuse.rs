@@ -68,11 +68,7 @@ fn wrong_passwords_slow_down_their_address_but_not_the_owners_device() {
         ),
         wait
     );
-    assert!(
-        server
-            .log()
-            .contains("Too many wrong passwords for this account")
-    );
+    server.wait_log("Too many wrong passwords for this account");
 
     // The owner's other device is not slowed down.
     let mut phone = Client::connect_from(server.addr, OTHER_DEVICE);
@@ -202,12 +198,8 @@ fn a_login_still_waiting_for_its_password_check_outlives_the_deadlines() {
         "the six logins took only {last:?}: too fast to outlast both deadlines, so this \
          proves nothing; raise COST"
     );
-    assert_eq!(
-        server.log_count("not authenticated within"),
-        0,
-        "{}",
-        server.log()
-    );
+    let log = server.log_so_far();
+    assert!(!log.contains("not authenticated within"), "{log}");
 }
 
 /// An HTTP request on a new connection from `source`; the status line of the answer.

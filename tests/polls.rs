@@ -629,12 +629,9 @@ fn the_end_time_ends_the_poll_and_tells_the_channel() {
         bob.request(json!({"cmd": "poll_vote", "poll_id": poll_id, "option_ids": ["1"]})),
         err("poll_vote", "Poll has ended")
     );
-    assert_eq!(
-        server.log_count(&format!(
-            "poll {poll_id} in #general ended: its end time passed"
-        )),
-        1
-    );
+    let ended = format!("poll {poll_id} in #general ended: its end time passed");
+    server.wait_log(&ended);
+    assert_eq!(server.log_so_far().matches(&ended).count(), 1);
 }
 
 #[test]

@@ -238,6 +238,17 @@ impl Server {
     }
 
     /// Waits until the log contains `needle`.
+    /// The log up to now. The server writes its log from one thread, in order, so once the
+    /// line of a connection opened after everything the test did is in, every line before
+    /// it is too: checks that something was *not* logged need this.
+    pub fn log_so_far(&self) -> String {
+        let client = Client::connect(self.addr);
+        let port = client.ws.get_ref().local_addr().unwrap().port();
+        self.wait_log(&format!(":{port} opened"));
+        drop(client);
+        self.log()
+    }
+
     pub fn wait_log(&self, needle: &str) {
         self.wait_log_count(needle, 1, Instant::now() + TIMEOUT);
     }
