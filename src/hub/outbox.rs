@@ -125,6 +125,12 @@ impl Inner {
         self.closing || self.killed.is_some()
     }
 
+    /// Whether a writer holding presence announcements back should stop waiting: something
+    /// urgent is queued, enough announcements are ([`PRESENCE_GATHER`]), or the end came.
+    fn company_arrived(&self) -> bool {
+        self.urgent > 0 || self.queue.len() >= PRESENCE_GATHER || self.ended()
+    }
+
     /// Wakes the tasks that wait for the end (close queued or killed).
     fn wake_closer(&mut self) {
         if let Some(w) = self.company.take() {
@@ -190,7 +196,7 @@ impl Outbox {
         if urgent {
             inner.urgent += 1;
         }
-        if urgent || inner.queue.len() >= PRESENCE_GATHER {
+        if inner.company_arrived() {
             if let Some(w) = inner.company.take() {
                 w.wake();
             }
@@ -305,7 +311,7 @@ impl Outbox {
     pub async fn urgent_queued(&self) {
         poll_fn(|cx| {
             let mut inner = self.inner.borrow_mut();
-            if inner.urgent > 0 || inner.queue.len() >= PRESENCE_GATHER || inner.ended() {
+            if inner.company_arrived() {
                 return Poll::Ready(());
             }
             inner.company = Some(cx.waker().clone());

@@ -531,13 +531,13 @@ async fn watch(session: &Session) -> Reason {
     Cow::Borrowed(outbox.killed().await)
 }
 
-/// Writes whatever is queued, a batch per system call (plain: one vectored write from the
-/// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
-/// an error.
 /// Batch room a writer keeps between bursts: what a chat's pace fills (a `Vec`'s first
 /// allocation holds four).
 const BATCH_KEPT: usize = 4;
 
+/// Writes whatever is queued, a batch per system call (plain: one vectored write from the
+/// shared frames; TLS: the batch becomes records, then one flush), until a close frame or
+/// an error.
 async fn write_loop(session: &Rc<Session>, stream: &mut (impl AsyncWrite + Unpin)) -> Ended {
     let mut batch: Vec<Outgoing> = Vec::new();
     let mut coalescing = Coalescing::default();

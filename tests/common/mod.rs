@@ -237,7 +237,6 @@ impl Server {
         lines.iter().filter(|l| l.contains(needle)).count()
     }
 
-    /// Waits until the log contains `needle`.
     /// The log up to now. The server writes its log from one thread, in order, so once the
     /// line of a connection opened after everything the test did is in, every line before
     /// it is too: checks that something was *not* logged need this.
@@ -249,6 +248,7 @@ impl Server {
         self.log()
     }
 
+    /// Waits until the log contains `needle`.
     pub fn wait_log(&self, needle: &str) {
         self.wait_log_count(needle, 1, Instant::now() + TIMEOUT);
     }
