@@ -5,6 +5,7 @@
 //! executor thread so that permission checks and broadcast filtering never wait on disk.
 //! Every change is written through the store before it is announced.
 
+mod accounts;
 pub mod attachment;
 pub mod bot_command;
 pub mod bot_registry;
@@ -17,10 +18,7 @@ pub mod poll;
 pub mod role;
 pub mod user;
 
-use std::collections::HashMap;
-
-use indexmap::IndexMap;
-
+use accounts::Accounts;
 pub use attachment::Attachment;
 pub use channel::{Action, Channel, ChannelKind};
 pub use emoji::Emoji;
@@ -33,42 +31,27 @@ pub use user::{Status, User};
 /// Accounts, roles and channels, in store order.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
-    users: IndexMap<String, User>,
-    /// Lower-cased username → id.
-    by_name: HashMap<String, String>,
+    users: Accounts,
     pub roles: Roles,
     pub channels: Vec<Channel>,
 }
 
 impl Directory {
     pub fn new(users: Vec<User>, roles: Roles, channels: Vec<Channel>) -> Directory {
-        // Sized once: growing by doubling would leave the start-up heap with the freed
-        // smaller tables in between what stays.
-        let mut d = Directory {
-            users: IndexMap::with_capacity(users.len()),
-            by_name: HashMap::with_capacity(users.len()),
+        Directory {
+            users: Accounts::new(users),
             roles,
             channels,
-        };
-        for u in users {
-            d.put_user(u);
         }
-        d
     }
 
     pub fn user(&self, id: &str) -> Option<&User> {
-        self.users.get(id)
-    }
-
-    pub fn user_mut(&mut self, id: &str) -> Option<&mut User> {
-        self.users.get_mut(id)
+        self.users.by_id(id)
     }
 
     /// The user whose username matches case-insensitively.
     pub fn user_by_name(&self, username: &str) -> Option<&User> {
-        self.by_name
-            .get(&username.to_lowercase())
-            .and_then(|id| self.users.get(id))
+        self.users.by_name(username)
     }
 
     /// Target users named in requests: a username (case-insensitive), else an id.
@@ -78,7 +61,7 @@ impl Directory {
     }
 
     pub fn users(&self) -> impl Iterator<Item = &User> {
-        self.users.values()
+        self.users.iter()
     }
 
     pub fn user_count(&self) -> usize {
@@ -87,18 +70,11 @@ impl Directory {
 
     /// Inserts or replaces a user (keeping its place when it exists).
     pub fn put_user(&mut self, user: User) {
-        if let Some(old) = self.users.get(&user.id) {
-            self.by_name.remove(&old.username.to_lowercase());
-        }
-        self.by_name
-            .insert(user.username.to_lowercase(), user.id.clone());
-        self.users.insert(user.id.clone(), user);
+        self.users.put(user);
     }
 
     pub fn remove_user(&mut self, id: &str) -> Option<User> {
-        let user = self.users.shift_remove(id)?;
-        self.by_name.remove(&user.username.to_lowercase());
-        Some(user)
+        self.users.remove(id)
     }
 
     pub fn channel(&self, name: &str) -> Option<&Channel> {
