@@ -7,6 +7,7 @@
 use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use super::User;
 
@@ -24,16 +25,22 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// Indexes `users`; a later account with the id of an earlier one replaces it.
+    /// Indexes `users` where they are; a later account with the id of an earlier one
+    /// replaces it.
     pub fn new(users: Vec<User>) -> Accounts {
-        // Sized once: growing by doubling would leave the start-up heap with the freed
-        // smaller tables in between what stays.
         let mut accounts = Accounts {
-            list: Vec::with_capacity(users.len()),
             by_id: HashTable::with_capacity(users.len()),
             by_name: HashTable::with_capacity(users.len()),
+            list: users,
             hasher: RandomState::new(),
         };
+        if accounts.index_all() {
+            return accounts;
+        }
+        // An id came twice (the store's are unique): put them one by one.
+        let users = std::mem::take(&mut accounts.list);
+        accounts.by_id.clear();
+        accounts.by_name.clear();
         for user in users {
             accounts.put(user);
         }
@@ -96,15 +103,29 @@ impl Accounts {
         // tables are small and built again in one pass.
         self.by_id.clear();
         self.by_name.clear();
-        for j in 0..self.list.len() {
-            let hash = self.hasher.hash_one(self.list[j].id.as_str());
-            let (list, hasher) = (&self.list, &self.hasher);
-            self.by_id.insert_unique(hash, place(j), |&k| {
-                hasher.hash_one(list[k as usize].id.as_str())
-            });
-            self.index_name(j);
-        }
+        self.index_all();
         Some(user)
+    }
+
+    /// Fills the empty tables from the list; false if an id is in it twice.
+    fn index_all(&mut self) -> bool {
+        for i in 0..self.list.len() {
+            let (list, hasher) = (&self.list, &self.hasher);
+            let id = list[i].id.as_str();
+            let hash = hasher.hash_one(id);
+            match self.by_id.entry(
+                hash,
+                |&j| list[j as usize].id == id,
+                |&j| hasher.hash_one(list[j as usize].id.as_str()),
+            ) {
+                Entry::Occupied(_) => return false,
+                Entry::Vacant(free) => {
+                    free.insert(place(i));
+                }
+            }
+            self.index_name(i);
+        }
+        true
     }
 
     fn place_of_id(&self, id: &str) -> Option<usize> {
@@ -122,8 +143,8 @@ impl Accounts {
         let same_name = |&j: &u32| list[j as usize].username.to_lowercase() == lower;
         let rehash = |&j: &u32| hasher.hash_one(list[j as usize].username.to_lowercase());
         match self.by_name.entry(hash, same_name, rehash) {
-            hashbrown::hash_table::Entry::Occupied(mut taken) => *taken.get_mut() = place(i),
-            hashbrown::hash_table::Entry::Vacant(free) => {
+            Entry::Occupied(mut taken) => *taken.get_mut() = place(i),
+            Entry::Vacant(free) => {
                 free.insert(place(i));
             }
         }

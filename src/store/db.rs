@@ -17,6 +17,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// SQLite's page cache per connection, in KiB (negative = KiB for the pragma): memory
 /// must not grow with the history; the OS page cache does the rest.
 const CACHE_KIB: i64 = -512;
+/// The write connection's page cache while the directory is loaded, in pages.
+const LOAD_CACHE_PAGES: i64 = 16;
 
 /// The page size of a new database, in bytes. A commit writes every page it changed,
 /// whole, into the WAL (and a checkpoint writes each again into the file), and one
@@ -260,11 +262,29 @@ impl Db {
 
     /// Everything the executor keeps in memory.
     pub fn load_directory(&self) -> Result<Directory> {
-        Ok(Directory::new(
-            self.users()?,
-            self.roles()?,
-            self.channels()?,
-        ))
+        // The accounts' strings stay for the server's life. A page cache that grew between
+        // them while their rows were read would leave holes in the heap once it is given
+        // back, and a hole in a page that also holds a string stays resident; a small
+        // cache is recycled instead.
+        self.conn
+            .pragma_update(None, "cache_size", LOAD_CACHE_PAGES)?;
+        let loaded = (|| {
+            Ok(Directory::new(
+                self.users()?,
+                self.roles()?,
+                self.channels()?,
+            ))
+        })();
+        self.conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+        loaded
+    }
+
+    /// How many accounts there are (a capacity to reserve: another process may add one).
+    fn user_count(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
@@ -282,7 +302,8 @@ impl Db {
                 r.get::<_, Option<String>>(6)?,
             ))
         })?;
-        let mut users = Vec::new();
+        // Sized once: the steps of a growing vector would be left as holes in the heap.
+        let mut users = Vec::with_capacity(self.user_count()?);
         for row in rows {
             let (id, username, nickname, password_hash, roles, status, pfp_url) = row?;
             let mut roles: Vec<String> = serde_json::from_str(&roles)?;
