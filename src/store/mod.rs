@@ -23,23 +23,22 @@ pub mod messages;
 pub mod modlog;
 pub mod polls;
 pub mod read_budget;
+mod readers;
 pub mod schema;
 pub mod session_tokens;
 pub mod webhooks;
 mod writer;
 
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::thread;
-use std::time::Duration;
 
-use futures_lite::FutureExt;
-use smol::Timer;
-use smol::channel::{Receiver, Sender, bounded};
+use smol::channel::{Sender, bounded};
 
 pub use db::Db;
 pub use error::StoreError;
+use readers::{ReadConn, ReadJob, Reads};
 
 /// Jobs waiting at most; senders wait (asynchronously) beyond that. Each queue keeps room
 /// for this many from the start (24 bytes each): as many as a batch takes.
@@ -47,23 +46,14 @@ const QUEUE: usize = BATCH;
 /// Jobs in one transaction at most.
 const BATCH: usize = 256;
 
-/// How long a reader thread keeps its connection without a read to run. Then it closes
-/// it: an idle server does not keep three connections' lookaside, parsed schema and page
-/// cache (about 100 KiB each before a page of history is cached, up to 0.6 MiB after). The
-/// next read opens it again (well under a millisecond; the pages come from the OS cache).
-const READER_IDLE: Duration = Duration::from_secs(10);
-
 /// A job runs on the storage thread and returns what to do once the commit is known.
 type Job = Box<dyn FnOnce(&Db) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>) + Send>;
-
-/// A read runs on a reader thread, given its connection or why it could not be opened.
-type ReadJob = Box<dyn FnOnce(Result<&Db, StoreError>) + Send>;
 
 /// A handle to the storage threads. Cheap to clone; lives on the executor thread.
 #[derive(Clone)]
 pub struct Store {
     jobs: Sender<Job>,
-    reads: Sender<ReadJob>,
+    reads: Reads,
     writes: Rc<Writes>,
 }
 
@@ -84,20 +74,12 @@ impl Store {
         Self::start_with_readers(db, vec![reader])
     }
 
-    /// Like [`Store::start`] with one reader thread per connection of `readers`, all
-    /// taking jobs from one queue: a heavy read keeps one of them, the others go on
-    /// answering. A reader idle for [`READER_IDLE`] closes its connection and opens
-    /// another to the same file when reads come again.
+    /// Like [`Store::start`] with one reader thread per connection of `readers`: a heavy
+    /// read keeps one of them, the others go on answering (see [`readers`]). A reader idle
+    /// for [`readers::READER_IDLE`] closes its connection and opens another to the same
+    /// file when reads come again.
     pub fn start_with_readers(db: Db, readers: Vec<Db>) -> std::io::Result<Store> {
-        let readers = readers
-            .into_iter()
-            .map(|db| ReadConn {
-                file: db.file(),
-                open: Some(Opened::new(db)),
-                idle: READER_IDLE,
-            })
-            .collect();
-        Self::spawn(db, readers)
+        Self::spawn(db, readers.into_iter().map(ReadConn::open).collect())
     }
 
     /// Like [`Store::start_with_readers`] with `readers` threads that open their
@@ -109,13 +91,7 @@ impl Store {
         readers: usize,
     ) -> std::io::Result<Store> {
         let file = data_dir.join(db::DB_FILE);
-        let readers = (0..readers)
-            .map(|_| ReadConn {
-                file: Some(file.clone()),
-                open: None,
-                idle: READER_IDLE,
-            })
-            .collect();
+        let readers = (0..readers).map(|_| ReadConn::lazy(file.clone())).collect();
         Self::spawn(db, readers)
     }
 
@@ -124,16 +100,9 @@ impl Store {
         thread::Builder::new()
             .name("storage".into())
             .spawn(move || writer::run(db, rx))?;
-        let (reads, read_rx) = bounded::<ReadJob>(QUEUE);
-        for (i, reader) in readers.into_iter().enumerate() {
-            let rx = read_rx.clone();
-            thread::Builder::new()
-                .name(format!("storage-read-{i}"))
-                .spawn(move || run_reads(reader, rx))?;
-        }
         Ok(Store {
             jobs,
-            reads,
+            reads: Reads::spawn(readers, QUEUE)?,
             writes: Rc::default(),
         })
     }
@@ -211,131 +180,12 @@ impl Store {
     }
 }
 
-/// A reader thread's connection: open, or (after [`READER_IDLE`] without reads, or before
-/// the first) closed, to be opened from `file` when a read comes.
-struct ReadConn {
-    /// `None` for a database in memory: its connection is never closed.
-    file: Option<PathBuf>,
-    open: Option<Opened>,
-    /// [`READER_IDLE`], shorter in tests.
-    idle: Duration,
-}
-
-struct Opened {
-    db: Db,
-    budget: read_budget::ReadBudget,
-}
-
-impl Opened {
-    fn new(db: Db) -> Opened {
-        let budget = read_budget::ReadBudget::install(db.conn());
-        Opened { db, budget }
-    }
-}
-
-impl ReadConn {
-    /// The next read; closes the connection when none comes for `idle`.
-    fn next(&mut self, rx: &Receiver<ReadJob>) -> Option<ReadJob> {
-        if self.open.is_none() || self.file.is_none() {
-            return rx.recv_blocking().ok();
-        }
-        // The common case under load, without a timer.
-        if let Ok(job) = rx.try_recv() {
-            return Some(job);
-        }
-        let timed = smol::block_on(async { Some(rx.recv().await.ok()) }.or(async {
-            Timer::after(self.idle).await;
-            None
-        }));
-        match timed {
-            Some(job) => job,
-            None => {
-                self.open = None;
-                // The connection's memory was freed on this thread's arena.
-                crate::memory::trim();
-                rx.recv_blocking().ok()
-            }
-        }
-    }
-
-    /// The open connection, opened now if it is closed.
-    fn get(&mut self) -> Result<&Opened, StoreError> {
-        if self.open.is_none() {
-            let file = self.file.as_deref().ok_or(StoreError::Stopped)?;
-            self.open = Some(Opened::new(Db::open_reader_file(file)?));
-        }
-        self.open.as_ref().ok_or(StoreError::Stopped)
-    }
-}
-
-/// A reader thread: each job runs in its own read transaction (one snapshot for all its
-/// queries) and within its time budget.
-fn run_reads(mut conn: ReadConn, rx: Receiver<ReadJob>) {
-    while let Some(job) = conn.next(&rx) {
-        let opened = match conn.get() {
-            Ok(opened) => opened,
-            Err(e) => {
-                log::warn!("cannot open a reader connection to the database: {e}");
-                job(Err(e));
-                continue;
-            }
-        };
-        let db = &opened.db;
-        let snapshot = db.begin_read();
-        opened.budget.arm();
-        job(Ok(db));
-        opened.budget.disarm();
-        if snapshot.is_ok() {
-            db.rollback();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::config::SyncMode;
-
-    fn job(tx: std::sync::mpsc::Sender<bool>) -> ReadJob {
-        Box::new(move |db| {
-            let _ = tx.send(db.is_ok());
-        })
-    }
-
-    #[test]
-    fn an_idle_reader_closes_its_connection_and_opens_it_again() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(Db::open(dir.path(), SyncMode::Normal).unwrap());
-        let mut conn = ReadConn {
-            file: Some(dir.path().join(db::DB_FILE)),
-            open: None,
-            idle: Duration::from_millis(20),
-        };
-        let (tx, rx) = bounded::<ReadJob>(4);
-        let (answers, answered) = std::sync::mpsc::channel();
-        // Opened by the first read only.
-        tx.send_blocking(job(answers.clone())).unwrap();
-        let first = conn.next(&rx).unwrap();
-        assert!(conn.open.is_none());
-        first(conn.get().map(|o| &o.db));
-        assert!(conn.open.is_some() && answered.recv().unwrap());
-        // A read waiting already is taken at once, the connection kept.
-        tx.send_blocking(job(answers.clone())).unwrap();
-        let second = conn.next(&rx).unwrap();
-        assert!(conn.open.is_some());
-        second(conn.get().map(|o| &o.db));
-        assert!(answered.recv().unwrap());
-        // None for longer than `idle`: closed, and opened again for the next.
-        let late = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
-            tx.send_blocking(job(answers)).unwrap();
-        });
-        let third = conn.next(&rx).unwrap();
-        assert!(conn.open.is_none());
-        third(conn.get().map(|o| &o.db));
-        assert!(conn.open.is_some() && answered.recv().unwrap());
-        late.join().unwrap();
-    }
 
     #[test]
     fn reads_see_writes_across_a_reopened_connection() {
@@ -343,11 +193,9 @@ mod tests {
         let db = Db::open(dir.path(), SyncMode::Normal).unwrap();
         let store = Store::spawn(
             db,
-            vec![ReadConn {
-                file: Some(dir.path().join(db::DB_FILE)),
-                open: None,
-                idle: Duration::from_millis(20),
-            }],
+            vec![
+                ReadConn::lazy(dir.path().join(db::DB_FILE)).idle_after(Duration::from_millis(20)),
+            ],
         )
         .unwrap();
         let count = || {
