@@ -20,6 +20,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use smol::channel::Receiver;
 
@@ -27,6 +28,9 @@ use super::error::DiskTrouble;
 use super::{BATCH, Db, Job, StoreError};
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// How long without a write before the write connection's page cache is given back.
+const WRITER_IDLE: Duration = Duration::from_secs(10);
 
 /// The file written to find out why a write failed (removed at once).
 const PROBE: &str = ".write-check";
@@ -42,6 +46,7 @@ pub(super) fn run(db: Db, rx: Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::new();
     let mut done: Vec<(Finish, Result<(), StoreError>)> = Vec::new();
     let mut trouble: Option<DiskTrouble> = None;
+    let mut cache = IdleCache::new();
     while let Ok(first) = rx.recv_blocking() {
         batch.push(first);
         while batch.len() < BATCH {
@@ -57,12 +62,51 @@ pub(super) fn run(db: Db, rx: Receiver<Job>) {
         };
         // A batch of reads (the watcher's look at `data_version`) commits on a full disk too.
         let wrote = db.conn().total_changes() > changes;
+        cache.after_batch(&db, wrote);
         report(&mut trouble, &outcome, wrote);
         for (finish, released) in done.drain(..) {
             finish(outcome.clone().and(released));
         }
     }
     log::debug!("storage thread stopped");
+}
+
+/// The write connection's page cache (up to 512 KiB after a busy hour) given back once
+/// nothing was written for [`WRITER_IDLE`]. Looked at after each batch: the server's
+/// watcher asks for `data_version` every `storage.watch_interval_ms` (a batch that writes
+/// nothing), so no timer is needed, and a timer per wait would wake the executor thread
+/// (async-io's reactor) for every message. The next write reads its pages again from the
+/// OS cache.
+struct IdleCache {
+    last_write: Instant,
+    released: bool,
+}
+
+impl IdleCache {
+    fn new() -> IdleCache {
+        IdleCache {
+            last_write: Instant::now(),
+            released: false,
+        }
+    }
+
+    fn after_batch(&mut self, db: &Db, wrote: bool) {
+        if wrote {
+            self.last_write = Instant::now();
+            self.released = false;
+        } else if !self.released && self.last_write.elapsed() >= WRITER_IDLE {
+            self.release(db);
+        }
+    }
+
+    fn release(&mut self, db: &Db) {
+        if let Err(e) = db.release_memory() {
+            log::debug!("cannot shrink the write connection's cache: {e}");
+        }
+        // Freed on this thread's arena.
+        crate::memory::trim();
+        self.released = true;
+    }
 }
 
 /// Runs `batch` in one transaction; `done` gets each job's answer and whether its own
@@ -191,6 +235,23 @@ mod tests {
 
     use super::*;
     use crate::config::SyncMode;
+
+    #[test]
+    fn the_page_cache_is_given_back_after_a_quiet_spell_without_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), SyncMode::Normal).unwrap();
+        let mut cache = IdleCache::new();
+        cache.after_batch(&db, false);
+        assert!(!cache.released, "kept right after a write");
+        cache.last_write -= WRITER_IDLE;
+        cache.after_batch(&db, false);
+        assert!(
+            cache.released,
+            "given back once nothing was written for WRITER_IDLE"
+        );
+        cache.after_batch(&db, true);
+        assert!(!cache.released, "a write starts the count again");
+    }
 
     /// A job that writes the setting `key` (then does `then` with the connection) and
     /// reports its answer on `answers`.
