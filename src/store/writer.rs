@@ -100,9 +100,7 @@ impl IdleCache {
     }
 
     fn release(&mut self, db: &Db) {
-        if let Err(e) = db.release_memory() {
-            log::debug!("cannot shrink the write connection's cache: {e}");
-        }
+        db.release_memory();
         // Freed on this thread's arena.
         crate::memory::trim();
         self.released = true;
